@@ -1,0 +1,62 @@
+# Flow Manager: the README's commands. `make test` builds everything it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13 and `sam build` needs it on PATH: prefer pyenv's 3.13.0.
+PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && echo "$$(pyenv root)/versions/3.13.0/bin")
+PYTHON := $(shell for p in "$(PYENV_313)/python3.13" python3.13 python3; do \
+	command -v "$$p" >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+TOOLS := .venv-tools
+BIN := $(VENV)/bin
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.2.459
+
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PATH := $(if $(PYENV_313),$(PYENV_313):)$(PATH)
+
+.PHONY: help run test lint types unit integration e2e template build bench clean
+
+help:
+	@echo "make run    start the local stack (API on http://127.0.0.1:3000)"
+	@echo "make test   lint, type-check, test, and check the SAM template"
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(TOOLS)/.installed: Makefile
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)' 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/flow-manager serve
+
+test: lint types unit integration template
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(BIN)/.installed
+	$(BIN)/mypy functions local tests
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit -q
+
+integration: $(BIN)/.installed
+	$(BIN)/pytest tests/integration -q
+
+template: $(TOOLS)/.installed
+	@echo "template checks come with the SAM template"
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/compile.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
