@@ -1,0 +1,67 @@
+"""The task catalog: task kind → Lambda function ARN (DESIGN §6).
+
+Each sample kind is a function in template.yaml; the seeds' task names are aliases
+of them so the seeds' payloads run unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+from flow_manager.errors import InvalidCatalog
+
+Catalog = Mapping[str, str]
+
+SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data")
+ALIASES: Mapping[str, str] = {
+    "task1": "fetch_data",
+    "task2": "process_data",
+    "task3": "store_data",
+    "extract": "fetch_data",
+    "transform": "process_data",
+    "load": "store_data",
+}
+
+
+def logical_id(kind: str) -> str:
+    """The template's logical id of a sample kind's function: fetch_data → FetchDataFunction."""
+    return "".join(part.capitalize() for part in kind.split("_")) + "Function"
+
+
+def sample_catalog(arn_for: Callable[[str], str]) -> dict[str, str]:
+    """The sample kinds and their aliases, each kind's ARN given by `arn_for(kind)`."""
+    catalog = {kind: arn_for(kind) for kind in SAMPLE_KINDS}
+    catalog.update({alias: catalog[kind] for alias, kind in ALIASES.items()})
+    return catalog
+
+
+def sam_catalog() -> dict[str, str]:
+    """ARNs as SAM `DefinitionSubstitutions` placeholders, for the files in statemachine/."""
+    return sample_catalog(lambda kind: "${" + logical_id(kind) + "Arn}")
+
+
+def placeholder_catalog(region: str = "us-east-1", account: str = "123456789012") -> dict[str, str]:
+    """Plausible ARNs for offline validation and compilation (the CLI's default)."""
+    return sample_catalog(
+        lambda kind: f"arn:aws:lambda:{region}:{account}:function:flow-manager-{kind}"
+    )
+
+
+def parse_catalog(text: str, source: str = "catalog") -> dict[str, str]:
+    """Parse a catalog given as a JSON object of kind → ARN, with errors a person can act on."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidCatalog(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise InvalidCatalog(
+            f"{source}: expected a JSON object mapping task kinds to Lambda ARNs, "
+            f"got {type(raw).__name__}"
+        )
+    bad = [k for k, v in raw.items() if not isinstance(v, str) or not v]
+    if bad:
+        raise InvalidCatalog(f"{source}: the ARN of {', '.join(map(repr, bad))} must be a string")
+    return dict(raw)

@@ -1,0 +1,166 @@
+"""The flow language (DESIGN §3) and the task contract (DESIGN §4) as Pydantic models.
+
+The models describe *shape*: types, ranges, patterns and unknown fields. Rules that
+relate one part of a flow to another (references, reachability, cycles, the catalog)
+live in `validation`, which reports every problem at once with its location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+END = "end"
+"""The reserved target that ends a flow."""
+
+MAX_TASKS = 500
+MAX_TASK_TIMEOUT_SECONDS = 900
+MAX_FLOW_TIMEOUT_SECONDS = 31_536_000  # a year: Step Functions' STANDARD maximum
+MAX_EXPRESS_TIMEOUT_SECONDS = 300  # Step Functions' EXPRESS maximum
+MAX_CONDITION_NAME_LENGTH = 80  # Step Functions' limit on a state name
+MAX_PAYLOAD_BYTES = 256 * 1024  # Step Functions' payload limit (context, request body)
+MAX_DEFINITION_BYTES = 1024 * 1024  # Step Functions' definition limit
+
+FLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$"
+TASK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+
+FlowId = Annotated[str, StringConstraints(pattern=FLOW_ID_PATTERN)]
+TaskName = Annotated[str, StringConstraints(pattern=TASK_NAME_PATTERN)]
+Target = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(max_length=2048)]
+Outcome = Literal["success", "failure"]
+TaskStatus = Literal["success", "failure"]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are errors: a misspelt optional field must not pass silently.
+    # Strict: "30" is not a number of seconds; JSON has numbers for that.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RetryPolicy(_Strict):
+    """Retries for errors a task raises (not for a returned `failure`)."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = Field(
+        description="How many times the task runs at most, the first attempt included."
+    )
+    interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 1
+    backoff_rate: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
+
+
+class Task(_Strict):
+    name: TaskName
+    description: Text | None = None
+    function: TaskName | None = Field(
+        default=None, description="Task kind from the catalog; defaults to the task's name."
+    )
+    parameters: dict[str, JsonValue] | None = None
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] | None = None
+    retry: RetryPolicy | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.function or self.name
+
+
+class Condition(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONDITION_NAME_LENGTH)]
+    description: Text | None = None
+    source_task: Target
+    outcome: Outcome
+    target_task_success: Target
+    target_task_failure: Target
+
+
+class Flow(_Strict):
+    id: FlowId | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    description: Text | None = None
+    type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_FLOW_TIMEOUT_SECONDS)] | None = None
+    start_task: Target
+    tasks: Annotated[list[Task], Field(min_length=1, max_length=MAX_TASKS)]
+    conditions: list[Condition] = Field(default_factory=list)
+
+    def task(self, name: str) -> Task:
+        return next(t for t in self.tasks if t.name == name)
+
+    def condition_for(self, task_name: str) -> Condition | None:
+        return next((c for c in self.conditions if c.source_task == task_name), None)
+
+    def next_task(self, task_name: str, status: TaskStatus) -> str:
+        """Where the flow goes after `task_name` ended with `status` (DESIGN §4.3-4.4)."""
+        condition = self.condition_for(task_name)
+        if condition is None:
+            return END
+        if status == condition.outcome:
+            return condition.target_task_success
+        return condition.target_task_failure
+
+
+class FlowDocument(_Strict):
+    """The canonical request body: `{"flow": {...}}`."""
+
+    flow: Flow
+
+
+@dataclass(frozen=True)
+class PredictedRun:
+    """What DESIGN §4 says an execution does, given each task's outcome."""
+
+    status: Literal["completed", "failed"]
+    executed_tasks: tuple[str, ...]
+    failed_task: str | None
+
+
+def predict(flow: Flow, outcomes: Mapping[str, TaskStatus]) -> PredictedRun:
+    """The reference semantics: run `flow` on paper with the given task outcomes.
+
+    A valid flow is acyclic, so this ends after at most one visit per task.
+    """
+    path: list[str] = []
+    current = flow.start_task
+    while True:
+        path.append(current)
+        status = outcomes[current]
+        following = flow.next_task(current, status)
+        if following == END:
+            failed = status == "failure"
+            return PredictedRun(
+                status="failed" if failed else "completed",
+                executed_tasks=tuple(path),
+                failed_task=current if failed else None,
+            )
+        current = following
+
+
+# ---- The task contract (DESIGN §4.2) -------------------------------------------------
+
+
+class TaskEvent(BaseModel):
+    """What a task Lambda receives from the state machine."""
+
+    # Lenient on purpose: newer state machines may send more than this version knows.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    flow_id: str
+    flow_version: int
+    execution_id: str
+    task: str
+    retry_count: int = 0  # $$.State.RetryCount: 0 on the first attempt
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    context: Any = None
+    results: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskResult(BaseModel):
+    """What a task Lambda returns; the state machine's Choice states read `status`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: TaskStatus
+    data: JsonValue = None
+    error: str | None = None
