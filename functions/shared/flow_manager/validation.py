@@ -1,0 +1,402 @@
+"""Every rule of the flow language (DESIGN §3), every problem reported at once.
+
+Two passes over the same document: Pydantic checks shape (types, ranges, patterns,
+unknown fields) and the rules below check what relates one part to another
+(references, the catalog, reachability, cycles). The rules read the raw document
+leniently, skipping what the shape pass already rejected, so one response lists a
+misspelt field and a dangling target together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from flow_manager.catalog import Catalog
+from flow_manager.errors import InvalidContext, InvalidFlow, Problem
+from flow_manager.model import (
+    END,
+    MAX_EXPRESS_TIMEOUT_SECONDS,
+    MAX_PAYLOAD_BYTES,
+    MAX_TASKS,
+    Condition,
+    Flow,
+    RetryPolicy,
+    Task,
+)
+
+# Seed 000 wraps the flow: {"flow_data": {"flow": {...}}}. Its clients must work as they are.
+_WRAPPERS = ("flow_data",)
+_TARGET_FIELDS = ("target_task_success", "target_task_failure")
+
+
+def validate(document: object, catalog: Catalog) -> Flow:
+    """The flow of `document` ({"flow": {...}}), or InvalidFlow listing every problem."""
+    flow_raw, where = _unwrap(document)
+    problems = list(_shape_problems(flow_raw, where))
+    if isinstance(flow_raw, dict):
+        problems += _rule_problems(flow_raw, where, catalog)
+    if problems:
+        raise InvalidFlow(_unique(problems))
+    return Flow.model_validate(flow_raw)
+
+
+def check_context(context: object) -> None:
+    """An execution's context: a JSON object within Step Functions' payload limit."""
+    if not isinstance(context, dict):
+        raise InvalidContext(
+            f"the context must be a JSON object, got {_json_type(context)}", "context"
+        )
+    size = len(json.dumps(context, separators=(",", ":")).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise InvalidContext(
+            f"the context is {size} bytes; at most {MAX_PAYLOAD_BYTES} are accepted "
+            "(Step Functions' payload limit): pass references to large data instead",
+            "context",
+        )
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest candidate, or ''."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# ---- the document ---------------------------------------------------------------------
+
+
+def _unwrap(document: object) -> tuple[object, str]:
+    if not isinstance(document, dict):
+        raise InvalidFlow(
+            [
+                Problem(
+                    "flow",
+                    f'expected a JSON object {{"flow": {{...}}}}, got {_json_type(document)}',
+                )
+            ]
+        )
+    for wrapper in _WRAPPERS:
+        if set(document) == {wrapper}:
+            inner = document[wrapper]
+            if isinstance(inner, dict) and set(inner) == {"flow"}:
+                return inner["flow"], f"{wrapper}.flow"
+    extra = sorted(set(document) - {"flow"})
+    problems = [
+        Problem(key, f"unknown field '{key}'{did_you_mean(key, ['flow'])}") for key in extra
+    ]
+    if "flow" not in document:
+        problems.append(Problem("flow", 'required field is missing: the body is {"flow": {...}}'))
+    if problems:
+        raise InvalidFlow(problems)
+    return document["flow"], "flow"
+
+
+# ---- shape (Pydantic) -----------------------------------------------------------------
+
+_FRIENDLY_PATTERNS = {
+    "id": "a flow id is 1-48 letters, digits, '_' or '-', starting with a letter or digit",
+    "name": "a task name is 1-64 letters, digits, '_' or '-', starting with a letter",
+    "function": "a task kind is 1-64 letters, digits, '_' or '-', starting with a letter",
+}
+
+
+def _shape_problems(flow_raw: object, where: str) -> Iterator[Problem]:
+    try:
+        Flow.model_validate(flow_raw)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = error["loc"]
+            yield Problem(_location(where, loc), _shape_message(error, loc))
+
+
+def _location(where: str, loc: Sequence[int | str]) -> str:
+    text = where
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
+    """The model whose field `loc` names (for did-you-mean on unknown fields)."""
+    model: type[BaseModel] = Flow
+    for part in loc[:-1]:
+        if part == "tasks":
+            model = Task
+        elif part == "conditions":
+            model = Condition
+        elif part == "retry":
+            model = RetryPolicy
+    return model
+
+
+_EXPECTED = {
+    "model_type": "a JSON object",
+    "model_attributes_type": "a JSON object",
+    "dict_type": "a JSON object",
+    "list_type": "an array",
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+}
+
+
+def _shape_message(error: Any, loc: Sequence[int | str]) -> str:
+    kind, field, value = error["type"], loc[-1] if loc else "", error.get("input")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        known = list(_model_at(loc).model_fields)
+        return f"unknown field '{field}'{did_you_mean(str(field), known)}"
+    if kind == "string_pattern_mismatch" and field in _FRIENDLY_PATTERNS:
+        return f"{value!r} is not valid: {_FRIENDLY_PATTERNS[str(field)]}"
+    if kind == "too_long" and field == "tasks":
+        return f"a flow has at most {MAX_TASKS} tasks, this one has {len(value)}"
+    if kind == "too_short" and field == "tasks":
+        return "a flow needs at least one task"
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        return f"expected {expected}, got {_json_type(value)}"
+    message = str(error["msg"])
+    if not isinstance(value, dict | list):
+        message = f"{message}, got {_short(value)}"
+    return message[0].lower() + message[1:]
+
+
+# ---- rules ------------------------------------------------------------------------------
+
+
+def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    tasks = _named_items(flow.get("tasks"))
+    conditions = _named_items(flow.get("conditions"))
+    task_at: dict[str, int] = {}
+    for i, name, task in tasks:
+        at = f"{where}.tasks[{i}]"
+        if name == END:
+            problems.append(
+                Problem(f"{at}.name", f"'{END}' is reserved: a target '{END}' ends the flow")
+            )
+        elif name in task_at:
+            problems.append(
+                Problem(
+                    f"{at}.name",
+                    f"duplicate task name '{name}' (also {where}.tasks[{task_at[name]}])",
+                )
+            )
+        else:
+            task_at[name] = i
+        problems += _catalog_problems(task, at, name, catalog)
+
+    task_names = list(task_at)
+    start = flow.get("start_task")
+    if isinstance(start, str) and start not in task_at:
+        problems.append(
+            Problem(f"{where}.start_task", _unknown_task(start, task_names, allow_end=False))
+        )
+
+    condition_at: dict[str, int] = {}
+    condition_of: dict[str, int] = {}
+    edges: dict[str, list[tuple[str, str]]] = {}  # source → [(target, location)]
+    for i, name, condition in conditions:
+        at = f"{where}.conditions[{i}]"
+        if name in condition_at:
+            problems.append(
+                Problem(
+                    f"{at}.name",
+                    f"duplicate condition name '{name}' "
+                    f"(also {where}.conditions[{condition_at[name]}])",
+                )
+            )
+        else:
+            condition_at[name] = i
+        if name in task_at:
+            problems.append(
+                Problem(
+                    f"{at}.name",
+                    f"'{name}' is also a task's name: a condition names its Choice state, "
+                    "so the two must differ",
+                )
+            )
+        source = condition.get("source_task")
+        if isinstance(source, str):
+            if source not in task_at:
+                problems.append(
+                    Problem(f"{at}.source_task", _unknown_task(source, task_names, allow_end=False))
+                )
+            elif source in condition_of:
+                problems.append(
+                    Problem(
+                        f"{at}.source_task",
+                        f"task '{source}' already has a condition "
+                        f"({where}.conditions[{condition_of[source]}]); "
+                        "a task has at most one",
+                    )
+                )
+            else:
+                condition_of[source] = i
+        for field in _TARGET_FIELDS:
+            target = condition.get(field)
+            if not isinstance(target, str) or target == END:
+                continue
+            if target not in task_at:
+                problems.append(
+                    Problem(f"{at}.{field}", _unknown_task(target, task_names, allow_end=True))
+                )
+            elif isinstance(source, str) and condition_of.get(source) == i:
+                edges.setdefault(source, []).append((target, f"{at}.{field}"))
+
+    if isinstance(start, str) and start in task_at:
+        problems += _graph_problems(start, task_at, edges, where)
+    problems += _timeout_problems(flow, where)
+    return problems
+
+
+def _named_items(raw: object) -> list[tuple[int, str, dict[str, Any]]]:
+    """(index, name, item) of the list's objects that have a string name."""
+    if not isinstance(raw, list):
+        return []
+    return [
+        (i, item["name"], item)
+        for i, item in enumerate(raw)
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    ]
+
+
+def _catalog_problems(
+    task: Mapping[str, Any], at: str, name: str, catalog: Catalog
+) -> list[Problem]:
+    function = task.get("function")
+    if function is None and name == END:
+        return []  # reported as reserved already
+    kind, field = (function, "function") if function is not None else (name, "name")
+    if not isinstance(kind, str) or kind in catalog:
+        return []
+    known = sorted(catalog)
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    hint = "" if function is not None else "; set 'function' to one of the catalog's kinds"
+    return [
+        Problem(
+            f"{at}.{field}",
+            f"unknown task kind '{kind}'{did_you_mean(kind, known)}{hint} (known: {listed})",
+        )
+    ]
+
+
+def _unknown_task(name: str, task_names: Sequence[str], *, allow_end: bool) -> str:
+    if name == END and not allow_end:
+        return f"'{END}' is not a task here: it can only be a condition's target"
+    candidates = [*task_names, END] if allow_end else task_names
+    return f"unknown task '{name}'{did_you_mean(name, candidates)}"
+
+
+def _graph_problems(
+    start: str,
+    task_at: Mapping[str, int],
+    edges: Mapping[str, list[tuple[str, str]]],
+    where: str,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    reachable: set[str] = set()
+    stack = [start]
+    while stack:
+        name = stack.pop()
+        if name not in reachable:
+            reachable.add(name)
+            stack += [target for target, _ in edges.get(name, [])]
+    for name, i in task_at.items():
+        if name not in reachable:
+            problems.append(
+                Problem(
+                    f"{where}.tasks[{i}]",
+                    f"task '{name}' is not reachable from start_task '{start}': "
+                    "no condition leads to it",
+                )
+            )
+    problems += _cycle_problems(task_at, edges)
+    return problems
+
+
+def _cycle_problems(
+    task_at: Mapping[str, int], edges: Mapping[str, list[tuple[str, str]]]
+) -> list[Problem]:
+    """One problem per edge that closes a cycle, located at that edge, with the cycle's path."""
+    problems: list[Problem] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        # Iterative DFS would be longer; recursion depth is bounded by MAX_TASKS (500).
+        state[name] = 1
+        path.append(name)
+        for target, location in edges.get(name, []):
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                problems.append(
+                    Problem(
+                        location, f"this makes a cycle: {' → '.join(cycle)}; a flow must not loop"
+                    )
+                )
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[name] = 2
+
+    for name in task_at:
+        if name not in state:
+            visit(name)
+    return problems
+
+
+def _timeout_problems(flow: Mapping[str, Any], where: str) -> list[Problem]:
+    timeout = flow.get("timeout_seconds")
+    if (
+        flow.get("type") == "EXPRESS"
+        and isinstance(timeout, int)
+        and timeout > MAX_EXPRESS_TIMEOUT_SECONDS
+    ):
+        return [
+            Problem(
+                f"{where}.timeout_seconds",
+                f"an EXPRESS flow runs at most {MAX_EXPRESS_TIMEOUT_SECONDS} seconds, "
+                f"got {timeout}",
+            )
+        ]
+    return []
+
+
+# ---- helpers for messages ---------------------------------------------------------------
+
+
+def _json_type(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case dict():
+            return "an object"
+    return type(value).__name__
+
+
+def _short(value: object) -> str:
+    text = (
+        json.dumps(value)
+        if value is None or isinstance(value, bool | int | float | str)
+        else repr(value)
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
