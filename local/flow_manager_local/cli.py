@@ -1,0 +1,161 @@
+"""`flow-manager`: validate and compile flows offline; run and watch them on a stack.
+
+Exit codes: 0 success, 1 an invalid flow (or a failed execution), 2 a usage error.
+No input, however broken, ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from flow_manager.catalog import Catalog, parse_catalog, placeholder_catalog, sam_catalog
+from flow_manager.errors import InvalidCatalog, InvalidFlow, Problem
+from flow_manager.model import Flow
+from flow_manager.translator import CompiledFlow, compile_flow
+from flow_manager.validation import validate
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable files: exit 2 with this message."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"flow-manager: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flow-manager", description="Validate, compile, run and watch Flow Manager flows."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    check = sub.add_parser("validate", help="check a flow file against every rule")
+    _flow_arguments(check)
+    check.set_defaults(func=_validate)
+
+    build = sub.add_parser("compile", help="print a flow's Amazon States Language")
+    _flow_arguments(build)
+    build.add_argument("--version", type=int, default=1, help="flow version to compile for")
+    build.add_argument(
+        "--sam",
+        action="store_true",
+        help="use SAM DefinitionSubstitutions placeholders (${FetchDataFunctionArn}) as ARNs",
+    )
+    build.set_defaults(func=_compile)
+
+    try:
+        from flow_manager_local import commands
+    except ImportError:  # the stack commands are optional for offline use
+        pass
+    else:
+        commands.register(sub)
+    return parser
+
+
+def _flow_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="flow JSON file, or - for stdin")
+    parser.add_argument(
+        "--catalog",
+        metavar="CATALOG.json",
+        help="JSON object of task kind → Lambda ARN (default: the sample kinds)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    checked = _check(args.file, _catalog(args.catalog), version=1)
+    if isinstance(checked, list):
+        return _report(args.file, checked, sys.stderr)
+    flow_id, flow, compiled = checked
+    print(
+        f"{args.file}: valid flow '{flow_id}': {len(flow.tasks)} tasks, "
+        f"{len(flow.conditions)} condition{'' if len(flow.conditions) == 1 else 's'}, {len(compiled.definition['States'])} states"
+    )
+    return EXIT_OK
+
+
+def _compile(args: argparse.Namespace) -> int:
+    if args.version < 1:
+        raise UsageError("--version must be 1 or more")
+    catalog = sam_catalog() if args.sam else _catalog(args.catalog)
+    checked = _check(args.file, catalog, version=args.version)
+    if isinstance(checked, list):
+        return _report(args.file, checked, sys.stderr)
+    sys.stdout.write(checked[2].json)
+    return EXIT_OK
+
+
+def _check(
+    file: str, catalog: Catalog, *, version: int
+) -> tuple[str, Flow, CompiledFlow] | list[Problem]:
+    """(flow id, flow, compiled flow), or every problem that stops it."""
+    text = _read(file)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Problem("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
+    except RecursionError:
+        return [Problem("", "not valid JSON: nested too deeply")]
+    try:
+        flow = validate(document, catalog)
+        flow_id = _flow_id(flow, file)
+        return flow_id, flow, compile_flow(flow, catalog, flow_id=flow_id, version=version)
+    except InvalidFlow as exc:
+        return exc.problems
+
+
+def _read(file: str) -> str:
+    try:
+        if file == "-":
+            return sys.stdin.read()
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot read {file}: {reason}") from None
+
+
+def _catalog(file: str | None) -> Catalog:
+    if file is None:
+        return placeholder_catalog()
+    try:
+        return parse_catalog(_read(file), source=file)
+    except InvalidCatalog as exc:
+        raise UsageError(exc.message) from None
+
+
+def _flow_id(flow: Flow, file: str) -> str:
+    """A flow without an id is compiled under its file's name."""
+    if flow.id:
+        return flow.id
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(file).stem if file != "-" else "flow")
+    return (stem.lstrip("_-") or "flow")[:48]
+
+
+def _report(file: str, problems: Sequence[Problem], out: TextIO) -> int:
+    noun = "problem" if len(problems) == 1 else "problems"
+    print(f"{file}: invalid flow, {len(problems)} {noun}:", file=out)
+    for problem in problems:
+        print(f"  {problem}", file=out)
+    return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())
