@@ -202,6 +202,7 @@ def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[P
     condition_at: dict[str, int] = {}
     condition_of: dict[str, int] = {}
     edges: dict[str, list[tuple[str, str]]] = {}  # source → [(target, location)]
+    dangling = False
     for i, name, condition in conditions:
         at = f"{where}.conditions[{i}]"
         if name in condition_at:
@@ -225,6 +226,7 @@ def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[P
         source = condition.get("source_task")
         if isinstance(source, str):
             if source not in task_at:
+                dangling = True
                 problems.append(
                     Problem(f"{at}.source_task", _unknown_task(source, task_names, allow_end=False))
                 )
@@ -244,13 +246,15 @@ def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[P
             if not isinstance(target, str) or target == END:
                 continue
             if target not in task_at:
+                dangling = True
                 problems.append(
                     Problem(f"{at}.{field}", _unknown_task(target, task_names, allow_end=True))
                 )
             elif isinstance(source, str) and condition_of.get(source) == i:
                 edges.setdefault(source, []).append((target, f"{at}.{field}"))
 
-    if isinstance(start, str) and start in task_at:
+    # A dangling reference would make tasks look unreachable too: report the cause only.
+    if isinstance(start, str) and start in task_at and not dangling:
         problems += _graph_problems(start, task_at, edges, where)
     problems += _timeout_problems(flow, where)
     return problems
