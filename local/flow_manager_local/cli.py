@@ -85,9 +85,11 @@ def _validate(args: argparse.Namespace) -> int:
     if isinstance(checked, list):
         return _report(args.file, checked, sys.stderr)
     flow_id, flow, compiled = checked
+    conditions = len(flow.conditions)
     print(
         f"{args.file}: valid flow '{flow_id}': {len(flow.tasks)} tasks, "
-        f"{len(flow.conditions)} condition{'' if len(flow.conditions) == 1 else 's'}, {len(compiled.definition['States'])} states"
+        f"{conditions} condition{'' if conditions == 1 else 's'}, "
+        f"{len(compiled.definition['States'])} states"
     )
     return EXIT_OK
 
