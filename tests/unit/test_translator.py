@@ -1,0 +1,186 @@
+"""The translator's structure (DESIGN §5). What the state machines *do* is shown by
+executing them in moto (tests/integration); these tests pin names, policies and
+the golden files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flow_manager.catalog import placeholder_catalog, sam_catalog
+from flow_manager.errors import InvalidFlow
+from flow_manager.model import Flow, FlowDocument
+from flow_manager.translator import LAMBDA_TRANSIENT_ERRORS, compile_flow, render, translate
+
+ROOT = Path(__file__).parents[2]
+FLOWS = sorted((ROOT / "events" / "flows").glob("*.json"))
+CATALOG = placeholder_catalog()
+
+
+def flow_of(document: dict[str, Any]) -> Flow:
+    return FlowDocument.model_validate(document).flow
+
+
+def sample(name: str) -> Flow:
+    return flow_of(json.loads((ROOT / "events" / "flows" / f"{name}.json").read_text()))
+
+
+def states_of(flow: Flow) -> dict[str, Any]:
+    states: dict[str, Any] = translate(flow, CATALOG)["States"]
+    return states
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.stem)
+def test_golden_state_machine_matches_the_translator(path: Path) -> None:
+    # Given a sample flow and its compiled file in statemachine/
+    flow = flow_of(json.loads(path.read_text()))
+    golden = (ROOT / "statemachine" / f"{path.stem}.asl.json").read_text()
+    # When it is compiled with SAM placeholders for the ARNs
+    compiled = compile_flow(flow, sam_catalog())
+    # Then the file is byte-identical (regenerate: flow-manager compile --sam FILE)
+    assert compiled.json == golden
+
+
+def test_same_flow_compiles_to_identical_bytes() -> None:
+    first = compile_flow(sample("outcome_failure"), CATALOG).json
+    second = compile_flow(sample("outcome_failure"), CATALOG).json
+    assert first == second
+
+
+def test_execution_input_becomes_the_context() -> None:
+    start = states_of(sample("data_pipeline"))["Start"]
+    assert start["Parameters"] == {"context.$": "$", "results": {}}
+    assert start["Next"] == "task1"
+
+
+def test_choice_state_is_named_after_the_condition() -> None:
+    states = states_of(sample("data_pipeline"))
+    assert states["task1"]["Next"] == "condition_task1_result"
+    assert states["condition_task1_result"]["Type"] == "Choice"
+
+
+def test_task_without_condition_gets_a_readable_choice_name() -> None:
+    states = states_of(sample("data_pipeline"))
+    assert states["task3"]["Next"] == "After task3"
+    assert states["After task3"]["Default"] == "task3 failed"
+
+
+def test_generated_name_gives_way_to_a_condition_with_the_same_name() -> None:
+    # Given a condition named like the generated Succeed state
+    document = json.loads((ROOT / "events" / "flows" / "data_pipeline.json").read_text())
+    document["flow"]["conditions"][0]["name"] = "Completed"
+    states = states_of(flow_of(document))
+    # Then both exist under distinct names
+    assert states["Completed"]["Type"] == "Choice"
+    assert states["Completed (2)"]["Type"] == "Succeed"
+
+
+def test_every_task_retries_lambda_transient_errors_with_full_jitter() -> None:
+    for name in ("task1", "task2", "task3"):
+        transient = states_of(sample("data_pipeline"))[name]["Retry"][0]
+        assert transient["ErrorEquals"] == list(LAMBDA_TRANSIENT_ERRORS)
+        assert transient["JitterStrategy"] == "FULL"
+        assert transient["BackoffRate"] > 1
+
+
+def test_task_retry_counts_the_first_attempt() -> None:
+    # Given retry {max_attempts: 3} (three runs at most)
+    fetch = states_of(sample("retry_and_timeout"))["fetch"]
+    # Then Step Functions retries twice, after the transient-error retrier
+    assert fetch["Retry"][1] == {
+        "ErrorEquals": ["States.ALL"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 2,
+        "BackoffRate": 1.5,
+    }
+
+
+def test_task_timeout_and_flow_timeout_are_carried_over() -> None:
+    definition = translate(sample("retry_and_timeout"), CATALOG)
+    assert definition["States"]["process"]["TimeoutSeconds"] == 2
+    assert definition["TimeoutSeconds"] == 300
+
+
+def test_every_error_is_caught_into_the_tasks_result() -> None:
+    (catch,) = states_of(sample("data_pipeline"))["task2"]["Catch"]
+    assert catch == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.results.task2",
+        "Next": "condition_task2_result",
+    }
+
+
+def test_failure_outcome_condition_routes_failures_to_target_task_success() -> None:
+    # Given transform_failed: outcome failure, success target quarantine, failure target load
+    choice = states_of(sample("outcome_failure"))["transform_failed"]
+    # Then a missing status (raised) and a non-success status go to quarantine
+    assert choice["Choices"][0]["Next"] == "quarantine"
+    assert choice["Choices"][1] == {
+        "Variable": "$.results.transform.status",
+        "StringEquals": "success",
+        "Next": "load",
+    }
+    assert choice["Default"] == "quarantine"
+
+
+def test_fail_state_names_the_failed_task() -> None:
+    fail = states_of(sample("data_pipeline"))["task2 failed"]
+    assert fail["Type"] == "Fail"
+    assert "task2" in fail["Cause"]
+
+
+def test_task_receives_the_documented_event() -> None:
+    payload = states_of(sample("failure_routing"))["fetch"]["Parameters"]["Payload"]
+    assert payload == {
+        "flow_id": "failure_routing",
+        "flow_version": 1,
+        "execution_id.$": "$$.Execution.Name",
+        "task": "fetch",
+        "retry_count.$": "$$.State.RetryCount",
+        "parameters": {"fail": True},
+        "context.$": "$.context",
+        "results.$": "$.results",
+    }
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.stem)
+def test_every_transition_target_exists_and_every_state_is_used(path: Path) -> None:
+    # moto accepts dangling Next targets, so the translator must not produce them.
+    definition = translate(flow_of(json.loads(path.read_text())), CATALOG)
+    states = definition["States"]
+    targets = {definition["StartAt"]}
+    for state in states.values():
+        targets |= {state.get("Next"), state.get("Default")} - {None}
+        targets |= {rule["Next"] for rule in state.get("Choices", []) + state.get("Catch", [])}
+    assert targets == set(states)
+
+
+def test_flow_without_id_needs_one_from_the_caller() -> None:
+    document = json.loads((ROOT / "events" / "flows" / "data_pipeline.json").read_text())
+    del document["flow"]["id"]
+    flow = flow_of(document)
+    with pytest.raises(ValueError, match="flow_id"):
+        translate(flow, CATALOG)
+    payload = translate(flow, CATALOG, flow_id="given", version=4)["States"]["task1"]
+    assert payload["Parameters"]["Payload"]["flow_version"] == 4
+
+
+def test_definition_of_1_mb_or_more_is_rejected() -> None:
+    # Given tasks whose parameters push the definition past Step Functions' 1 MB
+    blob = "x" * 2000
+    tasks = [
+        {"name": f"t{i}", "function": "fetch_data", "parameters": {"blob": blob}}
+        for i in range(500)
+    ]
+    flow = flow_of({"flow": {"id": "big", "name": "big", "start_task": "t0", "tasks": tasks}})
+    # Then compiling says so, as a flow problem
+    with pytest.raises(InvalidFlow) as caught:
+        compile_flow(flow, CATALOG)
+    assert "the compiled state machine is" in str(caught.value.problems[0])
+
+
+def test_render_ends_with_a_newline_and_keeps_unicode() -> None:
+    assert render({"Comment": "café"}) == '{\n  "Comment": "café"\n}\n'
