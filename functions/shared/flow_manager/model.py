@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
@@ -85,11 +86,13 @@ class Flow(_Strict):
     tasks: Annotated[list[Task], Field(min_length=1, max_length=MAX_TASKS)]
     conditions: list[Condition] = Field(default_factory=list)
 
-    def task(self, name: str) -> Task:
-        return next(t for t in self.tasks if t.name == name)
+    @cached_property
+    def _condition_by_source(self) -> dict[str, Condition]:
+        # Computed once: the translator asks for every task (O(n²) on 500 tasks otherwise).
+        return {c.source_task: c for c in self.conditions}
 
     def condition_for(self, task_name: str) -> Condition | None:
-        return next((c for c in self.conditions if c.source_task == task_name), None)
+        return self._condition_by_source.get(task_name)
 
     def next_task(self, task_name: str, status: TaskStatus) -> str:
         """Where the flow goes after `task_name` ended with `status` (DESIGN §4.3-4.4)."""
