@@ -53,7 +53,16 @@ integration: $(BIN)/.installed
 	$(BIN)/pytest tests/integration -q
 
 template: $(TOOLS)/.installed
-	@echo "template checks come with the SAM template"
+	@echo "== sam validate (SAM translator)"
+	$(TOOLS)/bin/sam validate --config-env translate
+	@echo "== sam validate --lint (cfn-lint)"
+	$(TOOLS)/bin/sam validate --lint
+	@echo "== sam build (python3.13, arm64)"
+	$(TOOLS)/bin/sam build
+	@echo "== checkov on the transformed template"
+	$(TOOLS)/bin/python scripts/transform_template.py template.yaml -o .aws-sam/cloudformation.json
+	$(TOOLS)/bin/checkov -f .aws-sam/cloudformation.json --framework cloudformation \
+		--skip-download --quiet --compact
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/compile.py

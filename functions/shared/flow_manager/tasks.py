@@ -1,0 +1,420 @@
+"""The task SDK: write a task Lambda as a function of one typed argument (DESIGN §4.2, §6).
+
+    from flow_manager.tasks import TaskFailure, TaskInput, task_handler
+
+    @task_handler
+    def lambda_handler(task: TaskInput) -> dict[str, int]:
+        if not task.parameters.get("table"):
+            raise TaskFailure("parameters.table is required")   # → status "failure"
+        return {"rows": 3}                                       # → status "success"
+
+The decorated function is a Lambda handler `(event, lambda_context) -> dict` that
+always answers `{"status", "data", "error"}` (the state machine's ResultSelector reads
+all three):
+
+| the handler...                  | the task's result                                   |
+|---------------------------------|-----------------------------------------------------|
+| returns a value                 | `{"status": "success", "data": <value>, "error": None}` |
+| returns a `TaskResult`          | that result                                         |
+| raises `TaskFailure(msg, data)` | `{"status": "failure", "data": data, "error": msg}` |
+| raises anything else            | the exception propagates: Lambda reports it, the    |
+|                                 | state machine's Retry/Catch see its type (a retried |
+|                                 | "raise"; after the retries, a failure)              |
+| gets an event that is not a     | `{"status": "failure", "error": "invalid task      |
+| task event                      | event: ..."}` (retrying cannot fix it)              |
+
+Results of earlier tasks are normalised: when a task raised, timed out or crashed,
+Step Functions' Catch stored `{"Error", "Cause"}` for it; handlers see a `TaskResult`
+with status "failure" and error "<Error>: <message>" instead.
+
+`apply_demo_parameters(task)` gives sample tasks their documented switches to fail,
+raise, fail a number of attempts, or sleep (see functions/tasks/README.md).
+
+A result that would not fit in the execution's state (Step Functions carries 256 KiB,
+and States.DataLimitExceeded cannot be caught) is answered as a failure saying so.
+
+Imports stay light on purpose (cold start): no boto3, no Powertools. Logging is the
+standard library's (LOG_LEVEL sets the level): a line when the task starts and when it
+ends, with the execution id as correlation id (`extra` fields: Lambda's JSON log format
+turns them into keys).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import JsonValue, ValidationError
+from pydantic_core import to_jsonable_python
+
+from flow_manager.model import MAX_PAYLOAD_BYTES, TaskEvent, TaskResult
+
+__all__ = [
+    "DemoError",
+    "SimulatedTransientError",
+    "TaskFailure",
+    "TaskInput",
+    "apply_demo_parameters",
+    "demo_settings",
+    "normalise_result",
+    "task_handler",
+]
+
+logger = logging.getLogger("flow_manager.tasks")
+
+LambdaHandler = Callable[[Any, Any], dict[str, Any]]
+TaskFunction = Callable[["TaskInput"], object]
+
+# Room for the rest of the execution's state (keys, the result's status and error).
+_STATE_OVERHEAD_BYTES = 1024
+
+
+class TaskFailure(Exception):
+    """A deliberate business failure: the task ran and its answer is "failure".
+
+    Unlike any other exception it is not retried: the flow's condition on this task
+    decides where the flow goes next. `data` travels with the failure (e.g. the
+    records that were rejected).
+    """
+
+    def __init__(self, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data  # made plain JSON like a returned value
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """What a task handler gets: the task event, typed, with earlier results normalised."""
+
+    event: TaskEvent
+    results: Mapping[str, TaskResult]
+    lambda_context: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def flow_id(self) -> str:
+        return self.event.flow_id
+
+    @property
+    def flow_version(self) -> int:
+        return self.event.flow_version
+
+    @property
+    def execution_id(self) -> str:
+        return self.event.execution_id
+
+    @property
+    def task(self) -> str:
+        """This task's name in the flow."""
+        return self.event.task
+
+    @property
+    def retry_count(self) -> int:
+        """0 on the first attempt, n on the n-th retry."""
+        return self.event.retry_count
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The task's static parameters from the flow definition."""
+        return self.event.parameters
+
+    @property
+    def context(self) -> Any:
+        """The execution's context: the input the client started it with."""
+        return self.event.context
+
+    def context_value(self, key: str, default: Any = None) -> Any:
+        """`context[key]` when the context is an object, else `default`."""
+        if isinstance(self.context, Mapping):
+            return self.context.get(key, default)
+        return default
+
+    def upstream(self, key: str, source_task: str | None = None) -> tuple[str, Any]:
+        """`data[key]` of an earlier task's result, and that task's name.
+
+        With `source_task`, that task's result; without, the most recent successful
+        result whose data has `key` (results are in the order the tasks ran).
+        Raises TaskFailure, saying what is missing, when there is none.
+        """
+        if source_task is not None:
+            result = self.results.get(source_task)
+            if result is None:
+                ran = ", ".join(self.results) or "none"
+                raise TaskFailure(f"no result of task {source_task!r} (tasks that ran: {ran})")
+            if result.status != "success":
+                raise TaskFailure(f"task {source_task!r} failed: {result.error}")
+            if not isinstance(result.data, dict) or key not in result.data:
+                raise TaskFailure(f"the result of task {source_task!r} has no data.{key}")
+            return source_task, result.data[key]
+        for name, result in reversed(list(self.results.items())):
+            if result.status == "success" and isinstance(result.data, dict) and key in result.data:
+                return name, result.data[key]
+        ran = ", ".join(self.results) or "none"
+        raise TaskFailure(f"no earlier task succeeded with data.{key} (tasks that ran: {ran})")
+
+    def remaining_millis(self) -> int | None:
+        """Time left before Lambda stops this invocation, when known."""
+        get = getattr(self.lambda_context, "get_remaining_time_in_millis", None)
+        return int(get()) if callable(get) else None
+
+
+def task_handler(function: TaskFunction) -> LambdaHandler:
+    """Make `function(task: TaskInput)` a Lambda handler answering the task contract."""
+
+    @functools.wraps(function)
+    def handler(event: Any, lambda_context: Any = None) -> dict[str, Any]:
+        _configure_logging()
+        started = time.perf_counter()
+        try:
+            task_event = TaskEvent.model_validate(event)
+        except ValidationError as exc:
+            message = f"invalid task event: {_describe(exc)}"
+            logger.error(message, extra=_request_fields(lambda_context))
+            return _answer(TaskResult(status="failure", error=message))
+
+        task = TaskInput(
+            event=task_event,
+            results={
+                name: normalise_result(value, name) for name, value in task_event.results.items()
+            },
+            lambda_context=lambda_context,
+        )
+        fields = {**_request_fields(lambda_context), **_task_fields(task_event)}
+        logger.info("task started", extra=fields)
+        try:
+            result = _as_result(function(task))
+        except TaskFailure as failure:
+            result = TaskResult(
+                status="failure", data=_jsonable(failure.data), error=failure.message
+            )
+        except Exception as exc:
+            logger.warning(
+                "task raised %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={**fields, "duration_ms": _since(started)},
+            )
+            raise
+        result = _within_payload_limit(result, task_event)
+        logger.info(
+            "task finished: %s",
+            result.status,
+            extra={
+                **fields,
+                "status": result.status,
+                "error": result.error,
+                "duration_ms": _since(started),
+            },
+        )
+        return _answer(result)
+
+    return handler
+
+
+def normalise_result(value: Any, name: str = "task") -> TaskResult:
+    """An entry of the state's `results` as a TaskResult.
+
+    `{"status", "data", "error"}` is what a task returned; `{"Error", "Cause"}` is what
+    Catch stored when it raised, timed out or crashed: a failure "<Error>: <message>".
+    """
+    if isinstance(value, Mapping):
+        status = value.get("status")
+        if status in ("success", "failure"):
+            error = value.get("error")
+            return TaskResult(
+                status=status,
+                data=_jsonable(value.get("data")),
+                error=None if error is None else str(error),
+            )
+        if "Error" in value:
+            return TaskResult(status="failure", error=_caught_error(value))
+    return TaskResult(status="failure", error=f"unrecognised result of {name}: {value!r:.200}")
+
+
+def _caught_error(value: Mapping[str, Any]) -> str:
+    error = str(value.get("Error") or "Error")
+    message = _cause_message(value.get("Cause"))
+    return f"{error}: {message}" if message else error
+
+
+def _cause_message(cause: Any) -> str:
+    """Lambda's Cause is a JSON document with errorMessage; others are plain text."""
+    if cause is None:
+        return ""
+    if isinstance(cause, str):
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            return cause.strip()
+        cause = parsed
+    if isinstance(cause, Mapping):
+        for key in ("errorMessage", "message", "Message"):
+            if isinstance(cause.get(key), str):
+                return str(cause[key])
+    return json.dumps(cause) if not isinstance(cause, str) else cause
+
+
+def _as_result(value: object) -> TaskResult:
+    if isinstance(value, TaskResult):
+        return value
+    return TaskResult(status="success", data=_jsonable(value))
+
+
+def _jsonable(value: Any) -> JsonValue:
+    """Plain JSON: Decimal (DynamoDB), datetime, sets, dataclasses and models included."""
+    jsonable: JsonValue = to_jsonable_python(value)
+    return jsonable
+
+
+def _answer(result: TaskResult) -> dict[str, Any]:
+    return {"status": result.status, "data": result.data, "error": result.error}
+
+
+def _within_payload_limit(result: TaskResult, event: TaskEvent) -> TaskResult:
+    """A result that cannot fit in the execution's state becomes a failure that says so."""
+    size = _size(result.data) + _size(event.context) + _size(event.results)
+    if size + _STATE_OVERHEAD_BYTES <= MAX_PAYLOAD_BYTES:
+        return result
+    return TaskResult(
+        status="failure",
+        error=(
+            f"the result of {event.task} is too large: the execution's state would be about "
+            f"{size} bytes, Step Functions carries at most {MAX_PAYLOAD_BYTES} "
+            "(return less data, e.g. a summary and where the rest is stored)"
+        ),
+    )
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "event"
+        problems.append(f"{location}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _task_fields(event: TaskEvent) -> dict[str, Any]:
+    # execution_id is the correlation id: it names the Step Functions execution.
+    return {
+        "correlation_id": event.execution_id,
+        "execution_id": event.execution_id,
+        "flow_id": event.flow_id,
+        "flow_version": event.flow_version,
+        "task": event.task,
+        "retry_count": event.retry_count,
+    }
+
+
+def _request_fields(lambda_context: Any) -> dict[str, Any]:
+    request_id = getattr(lambda_context, "aws_request_id", None)
+    return {"request_id": request_id} if isinstance(request_id, str) else {}
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+@functools.cache
+def _configure_logging() -> None:
+    """LOG_LEVEL (the template's) sets this SDK's level; Lambda's runtime owns handlers."""
+    level = os.environ.get("LOG_LEVEL", "").upper()
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        logging.getLogger("flow_manager").setLevel(level)
+
+
+# ---- Demo switches of the sample tasks ------------------------------------------------
+
+_ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,127}$")
+MAX_DEMO_SLEEP_SECONDS = 900.0  # Lambda's longest timeout
+_DEMO_KEYS = ("sleep_seconds", "fail_attempts", "raise", "fail")
+
+
+class DemoError(Exception):
+    """Base of the errors that the `raise` and `fail_attempts` switches raise.
+
+    Lambda reports an exception by its class name, so `raise: "DatabaseUnavailable"`
+    raises a subclass named DatabaseUnavailable: that name is what Retry/Catch see.
+    """
+
+
+class SimulatedTransientError(DemoError):
+    """Raised by `fail_attempts: N` on the first N attempts."""
+
+
+@functools.cache
+def _error_class(name: str) -> type[DemoError]:
+    return type(name, (DemoError,), {"__module__": __name__})
+
+
+def demo_settings(task: TaskInput) -> dict[str, Any]:
+    """The task's demo switches: its parameters, overridden by `context.demo.<task name>`.
+
+    The context form lets one flow show every branch: start it with
+    `{"demo": {"task2": {"fail": true}}}` to make task2 fail in that execution only.
+    """
+    settings = {k: v for k, v in task.parameters.items() if k in _DEMO_KEYS}
+    demo = task.context_value("demo")
+    if isinstance(demo, Mapping) and isinstance(demo.get(task.task), Mapping):
+        settings.update({k: v for k, v in demo[task.task].items() if k in _DEMO_KEYS})
+    return settings
+
+
+def apply_demo_parameters(task: TaskInput) -> None:
+    """Act on the demo switches, in this order (see functions/tasks/README.md):
+
+    - `sleep_seconds: X`  sleep X seconds first (shows task timeouts);
+    - `fail_attempts: N`  raise SimulatedTransientError while retry_count < N (shows Retry);
+    - `raise: "Name"`     raise an exception of type Name (`true`: DemoError) (shows Catch);
+    - `fail: true`        return a failure result (`fail: "message"` sets its error).
+
+    A malformed switch is a failure result that says which and why.
+    """
+    settings = demo_settings(task)
+    sleep = settings.get("sleep_seconds")
+    if sleep is not None:
+        if not _is_number(sleep) or not 0 <= sleep <= MAX_DEMO_SLEEP_SECONDS:
+            raise TaskFailure(
+                f"sleep_seconds must be a number from 0 to {MAX_DEMO_SLEEP_SECONDS:g}, "
+                f"got {sleep!r}"
+            )
+        time.sleep(float(sleep))
+    attempts = settings.get("fail_attempts")
+    if attempts is not None:
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+            raise TaskFailure(f"fail_attempts must be a whole number >= 0, got {attempts!r}")
+        if task.retry_count < attempts:
+            raise SimulatedTransientError(
+                f"attempt {task.retry_count + 1} of {task.task} fails on purpose "
+                f"(fail_attempts={attempts}: the first {attempts} attempts fail)"
+            )
+    error_name = settings.get("raise")
+    if error_name not in (None, False):
+        name = "DemoError" if error_name is True else error_name
+        if not isinstance(name, str) or not _ERROR_NAME.match(name):
+            raise TaskFailure(
+                "raise must be true or an error name (letters, digits, '_' and '.'), "
+                f"got {error_name!r}"
+            )
+        raise _error_class(name)(f"{task.task} raised {name} on purpose (parameter raise)")
+    fail = settings.get("fail")
+    if fail is True:
+        raise TaskFailure(f"{task.task} failed on purpose (fail=true)")
+    if isinstance(fail, str) and fail:
+        raise TaskFailure(fail)
+    if fail not in (None, False):
+        raise TaskFailure(f"fail must be true or an error message, got {fail!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,315 @@
+"""template.yaml and samconfig.toml agree with the code that relies on them.
+
+`make template` runs the SAM CLI and checkov on the template; these tests pin the
+contract: the catalog, the sample state machine's placeholders, the code locations,
+the routes and who may call what.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from flow_manager.catalog import ALIASES, SAMPLE_KINDS, logical_id
+from tests.support.template import (
+    ROOT,
+    TABLE_TYPE,
+    create_tables,
+    load_template,
+    resources_of_type,
+)
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+API_ENVIRONMENT: dict[str, Any] = RESOURCES["ApiFunction"]["Properties"]["Environment"]["Variables"]
+
+
+def sub_text(value: Any) -> str:
+    """The template string of a `!Sub` (either form)."""
+    argument = value["Fn::Sub"]
+    return str(argument[0] if isinstance(argument, list) else argument)
+
+
+def statements(function: str) -> Iterator[dict[str, Any]]:
+    for policy in RESOURCES[function]["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            yield from policy["Statement"]
+
+
+# ---- the catalog ----------------------------------------------------------------------
+
+
+def test_task_catalog_maps_every_sample_kind_and_alias_to_its_function() -> None:
+    # Given TASK_CATALOG with each ${<LogicalId>.Arn} replaced by the logical id
+    text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", sub_text(API_ENVIRONMENT["TASK_CATALOG"]))
+    catalog = json.loads(text)
+    # Then it is catalog.py's kinds and aliases, each naming its kind's function
+    expected = {kind: logical_id(kind) for kind in SAMPLE_KINDS}
+    expected |= {alias: logical_id(kind) for alias, kind in ALIASES.items()}
+    assert catalog == expected
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_every_sample_kind_has_its_function_and_code(kind: str) -> None:
+    properties = RESOURCES[logical_id(kind)]["Properties"]
+    assert properties["CodeUri"] == f"functions/tasks/{kind}"
+
+
+def test_api_function_gets_the_environment_the_api_reads() -> None:
+    assert {
+        "FLOWS_TABLE",
+        "STATE_MACHINE_ROLE_ARN",
+        "STATE_MACHINE_PREFIX",
+        "TASK_CATALOG",
+    } <= set(API_ENVIRONMENT)
+    assert API_ENVIRONMENT["FLOWS_TABLE"] == {"Ref": "FlowsTable"}
+    assert API_ENVIRONMENT["STATE_MACHINE_ROLE_ARN"] == {
+        "Fn::GetAtt": ["FlowStateMachineRole", "Arn"]
+    }
+    assert sub_text(API_ENVIRONMENT["STATE_MACHINE_PREFIX"]) == "${AWS::StackName}-"
+
+
+def test_store_data_writes_to_the_data_table() -> None:
+    properties = RESOURCES["StoreDataFunction"]["Properties"]
+    assert properties["Environment"]["Variables"]["DATA_TABLE"] == {"Ref": "DataTable"}
+    assert {"DynamoDBWritePolicy": {"TableName": {"Ref": "DataTable"}}} in properties["Policies"]
+
+
+# ---- the sample state machine ---------------------------------------------------------
+
+
+def test_sample_state_machine_substitutes_every_placeholder_of_its_definition() -> None:
+    # Given the sample's ASL file and its DefinitionSubstitutions
+    properties = RESOURCES["SampleFlowStateMachine"]["Properties"]
+    definition = (ROOT / properties["DefinitionUri"]).read_text()
+    placeholders = set(re.findall(r"\$\{(\w+)\}", definition))
+    substitutions = properties["DefinitionSubstitutions"]
+    # Then every placeholder has a value, and nothing else is substituted
+    assert placeholders == set(substitutions)
+    # And each <LogicalId>Arn is that function's ARN
+    for name, value in substitutions.items():
+        assert value == {"Fn::GetAtt": [name.removesuffix("Arn"), "Arn"]}
+
+
+def test_sample_state_machine_runs_as_the_flow_role() -> None:
+    properties = RESOURCES["SampleFlowStateMachine"]["Properties"]
+    assert properties["Role"] == {"Fn::GetAtt": ["FlowStateMachineRole", "Arn"]}
+
+
+# ---- code locations --------------------------------------------------------------------
+
+
+def top_level_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_function_code_uri_holds_its_handler(function: str) -> None:
+    # Given a function's CodeUri and Handler (module.function)
+    properties = FUNCTIONS[function]["Properties"]
+    module, _, handler = properties["Handler"].rpartition(".")
+    source = ROOT / properties["CodeUri"] / f"{module.replace('.', '/')}.py"
+    # Then the module exists and defines the handler
+    assert source.is_file(), f"{function}: no {source.relative_to(ROOT)}"
+    assert handler in top_level_names(source)
+
+
+def test_layer_holds_the_package_and_pins_the_projects_versions() -> None:
+    # Given the layer's requirements and pyproject's dependencies
+    layer = RESOURCES["FlowManagerLayer"]
+    content = ROOT / layer["Properties"]["ContentUri"]
+    assert (content / "flow_manager" / "__init__.py").is_file()
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    pinned = {
+        line.split("==")[0].lower(): line
+        for line in (content / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    # Then the layer pins exactly the versions the project is tested with
+    for name, requirement in pinned.items():
+        assert requirement in project, f"{name}: {requirement} is not pyproject's"
+    assert {"pydantic", "aws-lambda-powertools"} <= set(pinned)
+
+
+def test_functions_run_python313_on_arm64_with_the_layer() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Layers"] == [{"Ref": "FlowManagerLayer"}]
+
+
+# ---- the HTTP API ----------------------------------------------------------------------
+
+OPEN_ROUTES = {("GET", "/health"), ("GET", "/docs")}
+
+
+def api_events() -> set[tuple[str, str]]:
+    events = RESOURCES["ApiFunction"]["Properties"]["Events"]
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for event in events.values()
+        if event["Type"] == "Api"
+    }
+
+
+def body_routes() -> dict[tuple[str, str], Any]:
+    paths = RESOURCES["FlowApi"]["Properties"]["DefinitionBody"]["paths"]
+    routes = {}
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+            routes[(name, path)] = operation
+    return routes
+
+
+def test_api_events_and_definition_body_name_the_same_routes() -> None:
+    assert api_events() == set(body_routes())
+
+
+def test_every_route_is_integrated_with_the_api_function() -> None:
+    for route, operation in body_routes().items():
+        uri = sub_text(operation["x-amazon-apigateway-integration"]["uri"])
+        assert "${ApiFunction.Arn}" in uri, route
+        assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def test_only_health_and_docs_are_open_the_rest_needs_sigv4_unless_auth_mode_none() -> None:
+    iam_unless_none = {"Fn::If": ["UseIamAuth", [{"sigv4": []}], []]}
+    for route, operation in body_routes().items():
+        expected = [] if route in OPEN_ROUTES else iam_unless_none
+        assert operation["security"] == expected, route
+    assert TEMPLATE["Conditions"]["UseIamAuth"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "IAM"]}
+    assert TEMPLATE["Parameters"]["AuthMode"]["Default"] == "IAM"
+
+
+# ---- who may do what -------------------------------------------------------------------
+
+
+def test_flow_role_may_invoke_the_catalog_functions_only() -> None:
+    (policy,) = RESOURCES["FlowStateMachineRole"]["Properties"]["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    expected: list[Any] = []
+    for kind in SAMPLE_KINDS:
+        expected += [
+            {"Fn::GetAtt": [logical_id(kind), "Arn"]},
+            {"Fn::Sub": f"${{{logical_id(kind)}.Arn}}:*"},
+        ]
+    assert statement["Resource"] == expected
+
+
+def test_flow_role_is_assumable_by_step_functions_of_this_account_only() -> None:
+    trust = RESOURCES["FlowStateMachineRole"]["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+
+
+def test_api_may_manage_only_state_machines_named_with_the_stack_prefix() -> None:
+    state_statements = [
+        s
+        for s in statements("ApiFunction")
+        if any(str(a).startswith("states:") for a in s["Action"])
+    ]
+    assert state_statements
+    for statement in state_statements:
+        for resource in statement["Resource"]:
+            arn = sub_text(resource)
+            assert re.search(r":(stateMachine|execution|express):\$\{AWS::StackName\}-\*", arn), arn
+
+
+def test_api_may_pass_the_flow_role_to_step_functions_only() -> None:
+    (statement,) = [s for s in statements("ApiFunction") if s["Action"] == "iam:PassRole"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["FlowStateMachineRole", "Arn"]}
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "states.amazonaws.com"}
+    }
+
+
+def test_no_policy_statement_allows_every_resource() -> None:
+    for function in FUNCTIONS:
+        for statement in statements(function):
+            assert statement["Resource"] not in ("*", ["*"]), function
+
+
+# ---- tables ----------------------------------------------------------------------------
+
+
+def test_tables_are_encrypted_recoverable_and_on_demand() -> None:
+    tables = resources_of_type(TEMPLATE, TABLE_TYPE)
+    assert set(tables) == {"FlowsTable", "DataTable"}
+    for name, table in tables.items():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", name
+        assert properties["SSESpecification"] == {"SSEEnabled": True}, name
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }, name
+
+
+def test_create_tables_makes_the_templates_tables_in_moto() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        # When the template's tables are created
+        names = create_tables(client, TEMPLATE)
+        # Then each has the template's keys and indexes
+        assert names == {"FlowsTable": "FlowsTable", "DataTable": "DataTable"}
+        flows = client.describe_table(TableName="FlowsTable")["Table"]
+        assert [(k["AttributeName"], k["KeyType"]) for k in flows["KeySchema"]] == [
+            ("pk", "HASH"),
+            ("sk", "RANGE"),
+        ]
+        (index,) = flows.get("GlobalSecondaryIndexes", [])
+        assert index["IndexName"] == "gsi1"
+        assert [k["AttributeName"] for k in index["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+        assert index["Projection"] == {"ProjectionType": "ALL"}
+        backups = client.describe_continuous_backups(TableName="FlowsTable")
+        pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_create_tables_takes_the_names_it_is_given() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        names = create_tables(client, TEMPLATE, names={"FlowsTable": "flows-test"})
+        assert names["FlowsTable"] == "flows-test"
+        assert "flows-test" in client.list_tables()["TableNames"]
+
+
+# ---- samconfig.toml --------------------------------------------------------------------
+
+
+def test_samconfig_has_default_prod_and_translate_environments() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert config["version"] == 0.1
+    assert config["default"]["global"]["parameters"]["stack_name"] == "flow-manager"
+    assert config["prod"]["global"]["parameters"]["stack_name"] == "flow-manager-prod"
+    for env in ("default", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert deploy["resolve_s3"] is True
+        assert config[env]["validate"]["parameters"]["lint"] is True
+    # `sam validate` with lint = true runs only cfn-lint: translate runs the translator
+    assert config["translate"]["validate"]["parameters"]["lint"] is False
