@@ -1,0 +1,25 @@
+"""Shared fixtures. moto is imported here, before any test module builds a boto3 client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.sfn import SfnHarness, moto_sfn
+
+
+@pytest.fixture
+def sfn() -> Iterator[SfnHarness]:
+    """moto Step Functions that executes state machines; Lambda invokes go to handlers
+    registered with `sfn.register(name, handler)` or `sfn.script({...})`."""
+    with moto_sfn() as harness:
+        yield harness
+
+
+@pytest.fixture(scope="module")
+def module_sfn() -> Iterator[SfnHarness]:
+    """One mock for a whole module: for hypothesis tests, which run many examples per
+    test and cannot use function-scoped fixtures."""
+    with moto_sfn() as harness:
+        yield harness
