@@ -184,3 +184,24 @@ def test_definition_of_1_mb_or_more_is_rejected() -> None:
 
 def test_render_ends_with_a_newline_and_keeps_unicode() -> None:
     assert render({"Comment": "café"}) == '{\n  "Comment": "café"\n}\n'
+
+
+def test_task_name_with_a_hyphen_uses_bracket_notation() -> None:
+    # Given a task named "load-final" (valid, but not a plain JSONPath field name)
+    document = json.loads((ROOT / "events" / "flows" / "data_pipeline.json").read_text())
+    document["flow"]["tasks"].append({"name": "load-final", "function": "store_data"})
+    document["flow"]["conditions"].append(
+        {
+            "name": "c3",
+            "source_task": "task3",
+            "outcome": "success",
+            "target_task_success": "load-final",
+            "target_task_failure": "end",
+        }
+    )
+    state = states_of(flow_of(document))
+    # Then its result path and Choice variable use brackets
+    assert state["load-final"]["ResultPath"] == "$.results['load-final']"
+    assert state["After load-final"]["Choices"][1]["Variable"] == (
+        "$.results['load-final'].status"
+    )

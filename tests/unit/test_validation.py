@@ -20,7 +20,8 @@ FLOWS = Path(__file__).parents[2] / "events" / "flows"
 
 def pipeline() -> dict[str, Any]:
     """The seeds' task1 → task2 → task3 flow."""
-    return json.loads((FLOWS / "data_pipeline.json").read_text())
+    document: dict[str, Any] = json.loads((FLOWS / "data_pipeline.json").read_text())
+    return document
 
 
 def problems_of(document: object) -> list[str]:
@@ -270,6 +271,12 @@ def test_a_flow_needs_a_task() -> None:
 )
 def test_document_that_is_not_a_flow_is_rejected(document: object, expected: str) -> None:
     assert expected in problems_of(document)
+
+
+def test_bare_flow_is_told_to_wrap_itself() -> None:
+    assert problems_of(pipeline()["flow"]) == [
+        'flow: required field is missing: wrap the flow as {"flow": {...}}'
+    ]
 
 
 def test_unknown_top_level_field_is_rejected() -> None:

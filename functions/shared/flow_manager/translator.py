@@ -17,6 +17,7 @@ and one for the terminal state.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,14 @@ LAMBDA_TRANSIENT_ERRORS = (
 )
 START_STATE = "Start"
 SUCCEED_STATE = "Completed"
+
+
+def result_path(task: str) -> str:
+    """Where a task's result lives. Step Functions' reference paths want bracket
+    notation for a name with a character other than letters, digits and '_'."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", task):
+        return f"$.results.{task}"
+    return f"$.results['{task}']"
 
 
 def failed_state_name(task: str) -> str:
@@ -179,14 +188,14 @@ def _task_state(task: Task, arn: str, flow_id: str, version: int, names: _StateN
             "data.$": "$.Payload.data",
             "error.$": "$.Payload.error",
         },
-        "ResultPath": f"$.results.{task.name}",
+        "ResultPath": result_path(task.name),
     }
     if task.timeout_seconds is not None:
         state["TimeoutSeconds"] = task.timeout_seconds
     state["Retry"] = retry
     choice = names.choice[task.name]
     state["Catch"] = [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": f"$.results.{task.name}", "Next": choice}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": result_path(task.name), "Next": choice}
     ]
     state["Next"] = choice
     return state
@@ -199,7 +208,7 @@ def _choice_state(flow: Flow, task: Task, names: _StateNames) -> tuple[str, Stat
     raised, timed out or crashed, which is a failure. The first rule tests presence so
     the equality test never reads a missing path (a runtime error in Step Functions).
     """
-    status = f"$.results.{task.name}.status"
+    status = f"{result_path(task.name)}.status"
     condition = flow.condition_for(task.name)
     if condition is None:
         on_success, on_failure = END, END

@@ -37,6 +37,10 @@ _TARGET_FIELDS = ("target_task_success", "target_task_failure")
 def validate(document: object, catalog: Catalog) -> Flow:
     """The flow of `document` ({"flow": {...}}), or InvalidFlow listing every problem."""
     flow_raw, where = _unwrap(document)
+    if flow_raw is None:
+        raise InvalidFlow(
+            [Problem("flow", 'required field is missing: wrap the flow as {"flow": {...}}')]
+        )
     problems = list(_shape_problems(flow_raw, where))
     if isinstance(flow_raw, dict):
         problems += _rule_problems(flow_raw, where, catalog)
@@ -84,6 +88,9 @@ def _unwrap(document: object) -> tuple[object, str]:
             inner = document[wrapper]
             if isinstance(inner, dict) and set(inner) == {"flow"}:
                 return inner["flow"], f"{wrapper}.flow"
+    if "flow" not in document and set(document) & set(Flow.model_fields):
+        # A bare flow: one message that says what to do, not one per field.
+        return None, "flow"
     extra = sorted(set(document) - {"flow"})
     problems = [
         Problem(key, f"unknown field '{key}'{did_you_mean(key, ['flow'])}") for key in extra
