@@ -334,8 +334,28 @@ def test_fetch_reads_a_json_list_from_the_url(server_url: str) -> None:
 
 
 def test_fetch_reads_the_list_inside_a_json_object(server_url: str) -> None:
-    data = invoke("fetch_data", event(context={"source_url": f"{server_url}/object"}))["data"]
+    data = invoke("fetch_data", event(parameters={"url": f"{server_url}/object"}))["data"]
     assert data["records"] == [{"id": "u2", "value": 5}]
+
+
+def test_fetch_records_a_context_source_url_without_fetching_it(server_url: str) -> None:
+    # Given seed 000's context: a source_url the flow did not ask to fetch
+    context = {"source_url": f"{server_url}/list", "batch_id": "batch_001"}
+    # When fetch runs / Then it generates the batch's records and notes the source
+    data = invoke("fetch_data", event(context=context))["data"]
+    assert (data["source"], data["source_url"]) == ("generated", context["source_url"])
+    assert data["records"][0]["id"] == "batch_001-0001"
+
+
+def test_store_prefers_records_given_in_parameters() -> None:
+    # Given a recovery branch whose flow gives the record to store
+    answer = invoke(
+        "store_data",
+        event(parameters={"records": [{"id": "fallback"}], "dry_run": True}, results={}),
+    )
+    # Then it stores those, with no upstream task needed
+    assert answer["status"] == "success"
+    assert answer["data"]["keys"] == ["REC#fallback"]
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,4 @@ def test_task_name_with_a_hyphen_uses_bracket_notation() -> None:
     state = states_of(flow_of(document))
     # Then its result path and Choice variable use brackets
     assert state["load-final"]["ResultPath"] == "$.results['load-final']"
-    assert state["After load-final"]["Choices"][1]["Variable"] == (
-        "$.results['load-final'].status"
-    )
+    assert state["After load-final"]["Choices"][1]["Variable"] == ("$.results['load-final'].status")

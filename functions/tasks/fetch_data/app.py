@@ -4,8 +4,11 @@ Where the records come from, first match wins:
 
 1. `parameters.records`: a list given in the flow definition;
 2. `context.records`: a list given when the execution starts;
-3. `parameters.url`, else `context.source_url`: an http(s) GET answering JSON, either
-   a list or an object holding the list under `records`, `items`, `data` or `results`;
+3. `parameters.url`: an http(s) GET answering JSON, either a list or an object
+   holding the list under `records`, `items`, `data` or `results`. Only the flow's
+   own parameters turn on a network fetch: a context's `source_url` (seed 000's
+   example) is recorded as the records' source, not fetched, so the seeds' payloads
+   run anywhere, offline included;
 4. otherwise a generated sample: `count` records (parameters.count, else
    context.count, default 10, at most 1000) derived from `batch_id` (context.batch_id,
    else parameters.batch_id, default "sample"). The same batch_id always gives the
@@ -55,13 +58,15 @@ def lambda_handler(task: TaskInput) -> dict[str, Any]:
     if task.context_value("records") is not None:
         records = _records(task.context_value("records"), "context.records")
         return _answer("context", records, params)
-    url = params.get("url") or task.context_value("source_url")
+    url = params.get("url")
     if url is not None:
         records = _records(_get_json_records(url, params), "the URL's records")
         return {**_answer("url", records, params), "url": url}
     batch_id = str(task.context_value("batch_id") or params.get("batch_id") or DEFAULT_BATCH_ID)
     count = _count(params.get("count", task.context_value("count", DEFAULT_COUNT)))
-    return {**_answer("generated", generate(batch_id, count), params), "batch_id": batch_id}
+    answer = {**_answer("generated", generate(batch_id, count), params), "batch_id": batch_id}
+    source_url = task.context_value("source_url")
+    return answer if source_url is None else {**answer, "source_url": source_url}
 
 
 def generate(batch_id: str, count: int) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Task kind `store_data` (aliases `task3`, `load`): write records to DynamoDB.
 
-Input: the records of the upstream task, i.e. `data.records` of
+Input: `parameters.records` when the flow gives them (e.g. a fallback record on a
+recovery branch), else the records of the upstream task, i.e. `data.records` of
 `parameters.source_task` when given, else of the most recent task that succeeded
 with records (normally process_data).
 
@@ -40,7 +41,10 @@ TABLE_VARIABLE = "DATA_TABLE"
 def lambda_handler(task: TaskInput) -> dict[str, Any]:
     apply_demo_parameters(task)
     params = task.parameters
-    source_task, records = task.upstream("records", params.get("source_task"))
+    if "records" in params:
+        source_task, records = "parameters", params["records"]
+    else:
+        source_task, records = task.upstream("records", params.get("source_task"))
     if not isinstance(records, list):
         raise TaskFailure(f"data.records of {source_task} is not a list")
     if not records:
