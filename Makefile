@@ -52,6 +52,9 @@ unit: $(BIN)/.installed
 integration: $(BIN)/.installed
 	$(BIN)/pytest tests/integration -q
 
+e2e: $(BIN)/.installed
+	$(BIN)/pytest tests/e2e -q
+
 template: $(TOOLS)/.installed
 	@echo "== sam validate (SAM translator)"
 	$(TOOLS)/bin/sam validate --config-env translate

@@ -7,6 +7,7 @@ No input, however broken, ends in a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -21,6 +22,7 @@ from flow_manager.translator import CompiledFlow, compile_flow
 from flow_manager.validation import validate
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+TEMPLATE_CATALOG_VARIABLE = "TASK_CATALOG"
 
 
 class UsageError(Exception):
@@ -76,7 +78,8 @@ def _flow_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalog",
         metavar="CATALOG.json",
-        help="JSON object of task kind → Lambda ARN (default: the sample kinds)",
+        help="JSON object of task kind → Lambda ARN (default: template.yaml's catalog, "
+        "else the sample kinds)",
     )
 
 
@@ -136,11 +139,34 @@ def _read(file: str) -> str:
 
 def _catalog(file: str | None) -> Catalog:
     if file is None:
-        return placeholder_catalog()
+        return _template_catalog() or placeholder_catalog()
     try:
         return parse_catalog(_read(file), source=file)
     except InvalidCatalog as exc:
         raise UsageError(exc.message) from None
+
+
+@functools.cache
+def _template_catalog() -> Catalog | None:
+    """The catalog template.yaml gives the API (its TASK_CATALOG), ARNs as the local
+    stack names them; None outside a checkout or when the template cannot be read."""
+    from flow_manager_local.template import TemplateError, read_stack
+
+    candidates = [Path.cwd() / "template.yaml", Path(__file__).parents[2] / "template.yaml"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        return None
+    try:
+        stack = read_stack(path)
+    except (TemplateError, OSError, ValueError):
+        return None
+    for function in stack.functions.values():
+        if TEMPLATE_CATALOG_VARIABLE in function.environment:
+            try:
+                return parse_catalog(function.environment[TEMPLATE_CATALOG_VARIABLE], str(path))
+            except InvalidCatalog:
+                return None
+    return None
 
 
 def _flow_id(flow: Flow, file: str) -> str:

@@ -1,0 +1,154 @@
+"""How an execution reads on a terminal: tasks starting and ending, then the result.
+
+`Progress` is fed each execution report the CLI polls (GET /executions/{id}) and
+prints what changed: on a terminal a live line for the running task plus one line
+per finished task; otherwise plain lines ("task1 started", "task1 success 0.25 s")
+that read well in CI logs. `summary()` is the final block, also used by `status`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TextIO
+
+TERMINAL = ("completed", "failed", "aborted", "timed_out")
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_MARKS = {"success": "✓", "failure": "✗", "running": "…"}
+
+
+def task_results(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    results = report.get("task_results")
+    if not isinstance(results, dict):
+        return {}
+    return {str(k): v for k, v in results.items() if isinstance(v, dict)}
+
+
+def executed_tasks(report: Mapping[str, Any]) -> list[str]:
+    """Tasks in the order they ran: `executed_tasks`, then any result it did not list."""
+    order = [str(t) for t in report.get("executed_tasks") or []]
+    order += [t for t in task_results(report) if t not in order]
+    current = report.get("current_task")
+    if isinstance(current, str) and current not in order:
+        order.append(current)
+    return order
+
+
+def seconds(value: object) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def duration(report: Mapping[str, Any]) -> float | None:
+    start, end = parse_time(report.get("start_time")), parse_time(report.get("end_time"))
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def task_line(name: str, result: Mapping[str, Any], width: int, *, marks: bool) -> str:
+    status = str(result.get("status", "?"))
+    mark = f"{_MARKS.get(status, '?')} " if marks else ""
+    parts = [
+        f"{mark}{name.ljust(width)}  {status.ljust(7)}  {seconds(result.get('execution_time')):>9}"
+    ]
+    attempts = result.get("attempts")
+    if isinstance(attempts, int) and attempts > 1:
+        parts.append(f"({attempts} attempts)")
+    if result.get("error"):
+        parts.append(str(result["error"]))
+    return "  ".join(parts)
+
+
+def summary(report: Mapping[str, Any], *, marks: bool = False) -> list[str]:
+    """The result of an execution: status, each task's outcome and duration, the failed task."""
+    status = str(report.get("status", "unknown"))
+    version = report.get("flow_version")
+    flow = f"{report.get('flow_id', '?')}" + (f" v{version}" if version is not None else "")
+    took = duration(report)
+    head = f"{status}  {flow}  execution {report.get('execution_id', '?')}"
+    if took is not None:
+        head += f"  {seconds(took)}"
+    lines = [head]
+    results = task_results(report)
+    order = executed_tasks(report)
+    width = max((len(t) for t in order), default=0)
+    for name in order:
+        lines.append(
+            "  " + task_line(name, results.get(name, {"status": "running"}), width, marks=marks)
+        )
+    if report.get("failed_task"):
+        lines.append(f"failed task: {report['failed_task']}")
+    elif status in ("failed", "aborted", "timed_out") and report.get("error"):
+        lines.append(f"error: {report.get('error')}: {report.get('cause') or ''}".rstrip(": "))
+    return lines
+
+
+class Progress:
+    """Prints each task as it starts and ends, from successive execution reports."""
+
+    def __init__(self, out: TextIO | None = None, *, live: bool | None = None) -> None:
+        self.out = out or sys.stdout
+        self.live = self.out.isatty() if live is None else live
+        self._started: dict[str, float] = {}
+        self._ended: set[str] = set()
+        self._spinner = itertools.cycle(_SPINNER)
+        self._pending_line = False
+        self._width = 0
+
+    def update(self, report: Mapping[str, Any]) -> None:
+        results = task_results(report)
+        order = executed_tasks(report)
+        self._width = max([self._width, *(len(t) for t in order)])
+        for name in order:
+            result = results.get(name, {"status": "running"})
+            if name not in self._started:
+                self._started[name] = time.monotonic()
+                if not self.live:
+                    self._write(f"{name} started")
+            if result.get("status") in ("success", "failure") and name not in self._ended:
+                self._ended.add(name)
+                self._write(task_line(name, result, self._width, marks=self.live))
+        if self.live:
+            self._status_line(order)
+
+    def _status_line(self, order: list[str]) -> None:
+        running = [t for t in order if t not in self._ended]
+        if not running:
+            self._clear()
+            return
+        name = running[-1]
+        elapsed = time.monotonic() - self._started[name]
+        self._clear()
+        self.out.write(
+            f"{next(self._spinner)} {name.ljust(self._width)}  running  {elapsed:5.1f} s"
+        )
+        self.out.flush()
+        self._pending_line = True
+
+    def _clear(self) -> None:
+        if self._pending_line:
+            self.out.write("\r\x1b[2K")
+            self._pending_line = False
+
+    def _write(self, line: str) -> None:
+        self._clear()
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def finish(self) -> None:
+        self._clear()
+        self.out.flush()

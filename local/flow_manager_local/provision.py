@@ -1,0 +1,157 @@
+"""Create the template's resources in moto, as CloudFormation would create them in AWS.
+
+Order matters as it does for CloudFormation: roles before the functions and state
+machines that assume them, the layer before the functions. Lambda functions are
+created with a stub package: their code runs in the local stack's workers, moto only
+has to know them so that their ARNs exist for the API and the state machines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flow_manager_local.template import StackModel, TableSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+import boto3
+from botocore.config import Config
+
+STUB_CODE = "def lambda_handler(event, context):\n    raise RuntimeError('runs in a worker')\n"
+
+
+def stub_package() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", STUB_CODE)
+    return buffer.getvalue()
+
+
+class Clients:
+    """boto3 clients for moto's endpoint, with fake credentials (never the user's)."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=region,
+        )
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
+        # No IAM stubs are installed; the two calls made here are simple enough.
+        self.iam: Any = session.client("iam", endpoint_url=endpoint_url, config=config)
+        self.dynamodb: DynamoDBClient = session.client(
+            "dynamodb", endpoint_url=endpoint_url, config=config
+        )
+        self.awslambda: LambdaClient = session.client(
+            "lambda", endpoint_url=endpoint_url, config=config
+        )
+        self.sfn: SFNClient = session.client(
+            "stepfunctions", endpoint_url=endpoint_url, config=config
+        )
+
+
+def provision(model: StackModel, clients: Clients) -> list[str]:
+    """Create every resource of `model`; return one line per resource, for the banner."""
+    created: list[str] = []
+    for role in model.roles.values():
+        clients.iam.create_role(
+            RoleName=role.name,
+            Path=role.path,
+            AssumeRolePolicyDocument=json.dumps(role.assume_role_policy),
+        )
+        for policy_name, document in role.inline_policies.items():
+            clients.iam.put_role_policy(
+                RoleName=role.name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+            )
+        created.append(f"role           {role.name}")
+    for table in model.tables.values():
+        create_table(clients.dynamodb, table)
+        created.append(f"table          {table.name}")
+    package = stub_package()
+    for layer in model.layers.values():
+        published = clients.awslambda.publish_layer_version(
+            LayerName=layer.name, Content={"ZipFile": package}
+        )
+        created.append(f"layer          {published['LayerVersionArn']}")
+    for function in model.functions.values():
+        clients.awslambda.create_function(
+            FunctionName=function.name,
+            Runtime=function.runtime,  # type: ignore[arg-type]
+            Role=function.role_arn,
+            Handler=function.handler,
+            Code={"ZipFile": package},
+            Timeout=function.timeout,
+            MemorySize=function.memory_size,
+            Environment={"Variables": dict(function.environment)},
+        )
+        created.append(f"function       {function.name} (timeout {function.timeout} s)")
+    for machine in model.state_machines.values():
+        clients.sfn.create_state_machine(
+            name=machine.name,
+            definition=machine.definition,
+            roleArn=machine.role_arn,
+            type=machine.type,  # type: ignore[arg-type]
+        )
+        created.append(f"state machine  {machine.name}")
+    return created
+
+
+def create_table(client: DynamoDBClient, table: TableSpec) -> None:
+    """CloudFormation's table Properties → CreateTable (+ TTL, PITR) in moto."""
+    client.create_table(**_create_table_request(table))
+    properties = table.properties
+    ttl = properties.get("TimeToLiveSpecification") or {}
+    if ttl.get("Enabled") in (True, "true") and ttl.get("AttributeName"):
+        client.update_time_to_live(
+            TableName=table.name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+        )
+    pitr = properties.get("PointInTimeRecoverySpecification") or {}
+    if pitr.get("PointInTimeRecoveryEnabled") in (True, "true"):
+        client.update_continuous_backups(
+            TableName=table.name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+
+
+def _create_table_request(table: TableSpec) -> dict[str, Any]:
+    properties: Mapping[str, Any] = table.properties
+    if table.simple:
+        key = properties.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+        kind = {"String": "S", "Number": "N", "Binary": "B"}[str(key.get("Type", "String"))]
+        return {
+            "TableName": table.name,
+            "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": key["Name"], "AttributeType": kind}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    for key in (
+        "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes",
+        "ProvisionedThroughput",
+        "TableClass",
+    ):
+        if key in properties:
+            request[key] = properties[key]
+    stream = properties.get("StreamSpecification")
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, **stream}
+    tags = [t for t in properties.get("Tags") or [] if isinstance(t.get("Value"), str)]
+    if tags:
+        request["Tags"] = tags
+    # SSE with a customer key: moto's default encryption behaves the same for the API.
+    return request

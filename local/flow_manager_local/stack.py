@@ -1,0 +1,360 @@
+"""The local stack: moto + the template's resources + function workers + the gateway.
+
+`LocalStack.start()` brings it up in this order, and `stop()` takes it down in the
+reverse order, leaving no process and no port behind:
+
+1. read template.yaml (a broken template fails here, before anything is bound);
+2. moto in server mode on loopback, in this process, with Step Functions executing
+   state machines (`MOTO_CONFIG`) and every Lambda invoke routed to our workers;
+3. the functions' worker processes (warming in parallel with the next step);
+4. the template's resources created in moto;
+5. the API Gateway front end.
+
+`serve()` runs it in the foreground until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from moto.server import ThreadedMotoServer
+
+from flow_manager_local import moto_lambda, moto_versions
+from flow_manager_local.console import Console
+from flow_manager_local.gateway import Gateway, Route
+from flow_manager_local.provision import Clients, provision
+from flow_manager_local.template import (
+    IMPLICIT_API,
+    IMPLICIT_STAGE,
+    Resolver,
+    StackModel,
+    StackSettings,
+    TemplateError,
+    read_stack,
+)
+from flow_manager_local.workers import FunctionPool, Workers, worker_environment
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 3000
+DEFAULT_MOTO_PORT = 3001
+STOP_DEADLINE_SECONDS = 15.0
+MOTO_START_SECONDS = 30.0
+API_FUNCTION = "ApiFunction"  # the fallback route target when the template has no Api events
+
+
+class StackError(Exception):
+    """The local stack cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    template: Path
+    port: int = DEFAULT_PORT
+    moto_port: int = DEFAULT_MOTO_PORT
+    host: str = LOOPBACK
+    max_workers: int = 4
+    settings: StackSettings = field(default_factory=StackSettings)
+    verbose: bool = False
+
+
+class _MotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer whose start() fails instead of waiting forever on a bind error."""
+
+    def __init__(self, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self.error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except BaseException as exc:  # reported by start(), in the caller's thread
+            self.error = exc
+            self._server_ready_event.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server_entry, name="moto", daemon=True)
+        self._thread.start()
+        if not self._server_ready_event.wait(MOTO_START_SECONDS):
+            raise StackError("moto did not start within 30 s")
+        if self.error is not None:
+            raise self.error
+
+
+def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
+    """Fail with a readable message when the port is taken (binding would raise later)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StackError(
+                f"{what} cannot listen on {host}:{port} ({exc.strerror}): another process "
+                f"uses it (`lsof -i :{port}`), or choose another port with {option}"
+            ) from None
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console()
+        self.model: StackModel | None = None
+        self.workers: Workers | None = None
+        self.gateway: Gateway | None = None
+        self.resources: list[str] = []
+        self._moto: _MotoServer | None = None
+        self._uninstall: Callable[[], None] | None = None
+        self.moto_url = ""
+
+    # -- start
+
+    def start(self) -> None:
+        options = self.options
+        self.model = read_stack(options.template, options.settings)
+        self.console.register("stack", "gateway", *self.model.functions)
+        self.console.line("stack", f"starting from {self.model.template_path}")
+        ensure_port_free(options.host, options.port, "the API", "--port")
+        ensure_port_free(options.host, options.moto_port, "moto", "--moto-port")
+        self._start_moto()
+        self.workers = self._make_workers(self.model)
+        warming = threading.Thread(target=self.workers.start, name="warm", daemon=True)
+        warming.start()
+        clients = Clients(self.moto_url, options.settings.region)
+        try:
+            self.resources = provision(self.model, clients)
+        except Exception as exc:
+            raise StackError(f"creating the template's resources in moto failed: {exc}") from exc
+        warming.join()
+        self.gateway = Gateway(
+            self._routes(self.model),
+            self.workers.dispatch,
+            self.console,
+            host=options.host,
+            port=options.port,
+            account_id=options.settings.account_id,
+        )
+        self.gateway.start()
+
+    def _start_moto(self) -> None:
+        logging.getLogger("werkzeug").setLevel(
+            logging.INFO if self.options.verbose else logging.WARNING
+        )
+        self._moto = _MotoServer(self.options.host, self.options.moto_port)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        # moto's ASL interpreter calls Lambda back through this port.
+        os.environ["MOTO_PORT"] = str(port)
+        request = urllib.request.Request(
+            f"{self.moto_url}/moto-api/config",
+            data=json.dumps(moto_lambda.MOTO_CONFIG).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        # The hook must live in the server's process: this one (ThreadedMotoServer).
+        uninstall_hook = moto_lambda.install(self._dispatch)
+        # The API starts executions on state machine versions, which moto cannot alone.
+        uninstall_versions = moto_versions.install()
+
+        def uninstall() -> None:
+            uninstall_versions()
+            uninstall_hook()
+
+        self._uninstall = uninstall
+        # Many first invokes at once would all load Lambda's service model; load it now.
+        from moto.core.routing import get_service_router
+
+        get_service_router("lambda")
+
+    def _dispatch(self, function_name: str, payload: bytes) -> moto_lambda.Invocation:
+        if self.workers is None:
+            return moto_lambda.Invocation.unhandled("Runtime.Unavailable", "not started")
+        return self.workers.dispatch(function_name, payload)
+
+    def _make_workers(self, model: StackModel) -> Workers:
+        pools: dict[str, FunctionPool] = {}
+        for spec in model.functions.values():
+            environment = worker_environment(
+                spec, endpoint_url=self.moto_url, region=model.settings.region
+            )
+            pools[spec.name] = FunctionPool(
+                spec, environment, self.console, max_workers=self.options.max_workers
+            )
+        return Workers(pools)
+
+    def _routes(self, model: StackModel) -> list[Route]:
+        routes: list[Route] = []
+        for spec in model.functions.values():
+            for api_route in spec.routes:
+                api = model.apis.get(api_route.api)
+                routes.append(
+                    Route(
+                        method=api_route.method,
+                        resource=api_route.path,
+                        function_name=spec.name,
+                        stage=api.stage if api else IMPLICIT_STAGE,
+                        api_id=_api_id(model, api_route.api),
+                        binary_media_types=api.binary_media_types if api else (),
+                    )
+                )
+        if not routes and API_FUNCTION in model.functions:
+            # No Api events (an OpenAPI-defined API, say): send everything to ApiFunction.
+            name = model.functions[API_FUNCTION].name
+            api_id = _api_id(model, IMPLICIT_API)
+            routes = [
+                Route("ANY", "/", name, IMPLICIT_STAGE, api_id),
+                Route("ANY", "/{proxy+}", name, IMPLICIT_STAGE, api_id),
+            ]
+        return routes
+
+    # -- stop
+
+    def stop(self) -> None:
+        """Stop everything started, in reverse order; safe to call after a partial start."""
+        if self.gateway is not None:
+            with _logged(self.console, "stopping the gateway"):
+                self.gateway.stop()
+        if self.workers is not None:
+            with _logged(self.console, "stopping the workers"):
+                self.workers.close()
+        if self._uninstall is not None:
+            self._uninstall()
+            self._uninstall = None
+        if self._moto is not None:
+            with _logged(self.console, "stopping moto"):
+                self._moto.stop()
+            self._moto = None
+
+    def kill(self) -> None:
+        """The last resort when stop() overruns: kill every worker process group now."""
+        for pid in self.workers.pids() if self.workers else []:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+    # -- what it shows
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url if self.gateway else ""
+
+    def banner(self) -> str:
+        assert self.model is not None
+        root = self.model.template_path.parent
+        flow_file = root / "events" / "flows" / "data_pipeline.json"
+        relative = os.path.relpath(flow_file, Path.cwd())
+        counts = ", ".join(
+            _count(len(things), noun)
+            for things, noun in (
+                (self.model.functions, "function"),
+                (self.model.tables, "table"),
+                (self.model.state_machines, "state machine"),
+            )
+        )
+        template = os.path.relpath(self.model.template_path, Path.cwd())
+        lines = [
+            "",
+            f"Flow Manager local stack is up: {counts} from {template} "
+            f'(stack "{self.model.settings.stack_name}")',
+            "",
+            f"  API          {self.url}",
+            f"  Swagger UI   {self.url}/docs",
+            f"  AWS (moto)   {self.moto_url}    "
+            f"e.g. AWS_ENDPOINT_URL={self.moto_url} aws stepfunctions list-state-machines",
+            "",
+            "  Try:",
+            f"    curl -s {self.url}/health",
+        ]
+        if flow_file.is_file():
+            lines += [
+                f"    curl -s -X POST {self.url}/flows -H 'Content-Type: application/json' "
+                f"-d @{relative}",
+                f"    curl -s -X POST {self.url}/flows/data_pipeline/executions "
+                "-H 'Content-Type: application/json' -d '{\"context\": {}}'",
+                f"    flow-manager run {relative}",
+            ]
+        lines += ["", "Ctrl-C stops everything.", ""]
+        return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _api_id(model: StackModel, logical_id: str) -> str:
+    return Resolver({"Resources": {}}, model.settings).api_id(logical_id)
+
+
+@contextlib.contextmanager
+def _logged(console: Console, what: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # keep stopping the rest
+        console.line("stack", f"{what} failed: {type(exc).__name__}: {exc}")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(options: StackOptions, console: Console | None = None) -> int:
+    """Run the local stack in the foreground until Ctrl-C / SIGTERM; return an exit code."""
+    console = console or Console()
+    stack = LocalStack(options, console)
+    # Explicitly: a shell starting `serve &` hands it SIGINT ignored, and Ctrl-C (or
+    # `kill -INT`) must still stop it.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.monotonic()
+    code = 0
+    try:
+        stack.start()
+        console.line("stack", f"ready in {time.monotonic() - started:.1f} s")
+        for line in stack.resources:
+            console.line("stack", line)
+        console.plain(stack.banner())
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.line("stack", "stopping")
+    except (StackError, TemplateError) as exc:
+        console.line("stack", f"error: {exc}")
+        code = 2
+    finally:
+        _stop_within_deadline(stack, console)
+    return code
+
+
+def _stop_within_deadline(stack: LocalStack, console: Console) -> None:
+    def force(signum: int, frame: FrameType | None) -> None:
+        stack.kill()
+        os._exit(130)
+
+    # A second Ctrl-C while stopping means "now".
+    signal.signal(signal.SIGINT, force)
+    signal.signal(signal.SIGTERM, force)
+    done = threading.Event()
+
+    def watchdog() -> None:
+        if not done.wait(STOP_DEADLINE_SECONDS):
+            console.line("stack", f"stopping took over {STOP_DEADLINE_SECONDS:.0f} s: killing")
+            stack.kill()
+            os._exit(1)
+
+    threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()
+    stack.stop()
+    done.set()
+    console.line("stack", "stopped")

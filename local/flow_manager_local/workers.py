@@ -1,0 +1,419 @@
+"""Each Lambda function's handler, running in worker processes that stay warm.
+
+A `FunctionPool` per function keeps up to `max_workers` processes (see `runtime.py`),
+each with the function's code and layers on `sys.path` and the environment the
+template gives it. An invocation takes an idle worker (or starts one), and answers
+the way Lambda does:
+
+- the handler returned: its JSON;
+- the handler raised: `{"errorType", "errorMessage", "stackTrace"}`, function error
+  `Unhandled`, and the worker stays;
+- the handler ran past the function's `Timeout`: `Sandbox.Timedout`, "Task timed out
+  after N.00 seconds", and the worker is killed and replaced;
+- the worker died (exit, crash, signal): `Runtime.ExitError`, and it is replaced.
+
+Workers run in their own session, so Ctrl-C in a terminal reaches the local stack
+only, which then stops them in order; they also exit by themselves if the stack dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from flow_manager_local.console import Console, pump
+from flow_manager_local.moto_lambda import Invocation
+from flow_manager_local.template import FunctionSpec
+
+RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
+CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
+INIT_TIMEOUT_SECONDS = 60.0  # imports on a cold, busy machine; Lambda allows 10 s
+QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
+STOP_GRACE_SECONDS = 2.0
+
+
+class WorkerInitError(Exception):
+    """The handler module could not be imported (reported per invocation, as Lambda does)."""
+
+    def __init__(self, error: Mapping[str, Any]) -> None:
+        super().__init__(str(error.get("errorMessage")))
+        self.error = dict(error)
+
+
+class PoolClosed(Exception):
+    pass
+
+
+@dataclass(eq=False)  # identity semantics: workers live in sets
+class Worker:
+    """One process running `runtime.py` for one function."""
+
+    process: subprocess.Popen[str]
+    connection: Connection
+    started: float = field(default_factory=time.monotonic)
+    invocations: int = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """Kill the worker and anything its handler started (its whole process group)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self._reap()
+
+    def stop(self) -> None:
+        """Close its connection (it exits by itself), then kill it if it lingers."""
+        self.connection.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_GRACE_SECONDS)
+        self.kill()
+
+    def _reap(self) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_GRACE_SECONDS)
+        self.connection.close()
+
+    def exit_description(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "unknown"
+        if code < 0:
+            try:
+                return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+            except ValueError:
+                return f"signal: {-code}"
+        return f"exit status {code}"
+
+
+def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) -> dict[str, str]:
+    """What a function's process sees: Lambda's variables, the template's, moto's endpoint.
+
+    The developer's own environment is not inherited: a real AWS profile or key in it
+    must not reach code that believes it talks to moto.
+    """
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": "UTC",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "_HANDLER": spec.handler,
+        # Tracing needs an X-Ray daemon; the template may still switch it on.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **spec.environment,
+        # Forced: whatever the template says, the local stack talks to moto only.
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    return environment
+
+
+class FunctionPool:
+    """The warm workers of one function, and the invoke path through them."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        environment: Mapping[str, str],
+        console: Console,
+        *,
+        max_workers: int = 4,
+        min_workers: int = 1,
+        python: str = sys.executable,
+    ) -> None:
+        self.spec = spec
+        self.environment = dict(environment)
+        self.console = console
+        self.max_workers = max(1, max_workers)
+        self.min_workers = min(min_workers, self.max_workers)
+        self.python = python
+        self._lock = threading.Condition()
+        self._idle: list[Worker] = []
+        self._live = 0  # idle + busy + starting
+        self._closed = False
+        self._all: set[Worker] = set()
+
+    @property
+    def source(self) -> str:
+        return self.spec.logical_id
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        """Start `min_workers` warm workers; an init error is logged, not raised."""
+        with self._lock:
+            wanted = self.min_workers - self._live
+            self._live += max(0, wanted)
+        for _ in range(max(0, wanted)):
+            try:
+                worker = self._spawn()
+            except (WorkerInitError, PoolClosed):
+                with self._lock:
+                    self._live -= 1
+                    self._lock.notify_all()
+                continue
+            self._release(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._idle.clear()
+            self._lock.notify_all()
+        for worker in workers:
+            worker.stop()
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._all]
+
+    def _spawn(self) -> Worker:
+        parent_end, child_end = socket.socketpair()
+        config = {
+            "fd": child_end.fileno(),
+            "function_name": self.spec.name,
+            "arn": self.spec.arn,
+            "memory_size": self.spec.memory_size,
+            "handler": self.spec.handler,
+            "code_dir": str(self.spec.code_dir),
+            "layer_dirs": [str(d) for d in self.spec.layer_dirs],
+        }
+        try:
+            process = subprocess.Popen(
+                # The function's name as the argument keeps `ps` readable; the rest
+                # travels in the environment, which the runtime removes before init.
+                [self.python, "-I", "-u", str(RUNTIME_SCRIPT), self.spec.name],
+                env={**self.environment, CONFIG_VARIABLE: json.dumps(config)},
+                cwd=self.spec.code_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                pass_fds=(child_end.fileno(),),
+                start_new_session=True,
+            )
+        finally:
+            child_end.close()
+        worker = Worker(process, Connection(parent_end.detach()))
+        with self._lock:
+            closed = self._closed
+            self._all.add(worker)
+        if closed:  # close() ran while this one started: it must not outlive the pool
+            self._discard(worker)
+            raise PoolClosed
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                pump(stream, self.console, self.source)
+        try:
+            hello = self._receive(worker, INIT_TIMEOUT_SECONDS)
+        except (TimeoutError, EOFError, OSError):
+            self._discard(worker)
+            raise WorkerInitError(
+                {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": "Runtime exited during init: "
+                    + (
+                        worker.exit_description()
+                        if worker.process.poll() is not None
+                        else "init timed out"
+                    ),
+                }
+            ) from None
+        if "init_error" in hello:
+            self._discard(worker)
+            raise WorkerInitError(hello["init_error"])
+        return worker
+
+    def _discard(self, worker: Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+
+    @staticmethod
+    def _receive(worker: Worker, timeout: float) -> dict[str, Any]:
+        if not worker.connection.poll(timeout):
+            raise TimeoutError
+        answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
+        return answer
+
+    # -- acquiring and releasing workers
+
+    def _acquire(self) -> Worker:
+        deadline = time.monotonic() + QUEUE_TIMEOUT_SECONDS
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise PoolClosed
+                if self._idle:
+                    return self._idle.pop()
+                if self._live < self.max_workers:
+                    self._live += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                self._lock.wait(remaining)
+        try:
+            return self._spawn()
+        except BaseException:
+            with self._lock:
+                self._live -= 1
+                self._lock.notify_all()
+            raise
+
+    def _release(self, worker: Worker) -> None:
+        with self._lock:
+            if self._closed:
+                closing = True
+            else:
+                closing = False
+                self._idle.append(worker)
+                self._lock.notify_all()
+        if closing:
+            worker.stop()
+
+    def _replace(self, worker: Worker) -> None:
+        """Forget a dead worker and, in the background, start another to stay warm."""
+        self._discard(worker)
+        with self._lock:
+            self._live -= 1
+            self._lock.notify_all()
+            closed = self._closed
+        if not closed:
+            threading.Thread(target=self.start, name=f"warm-{self.source}", daemon=True).start()
+
+    # -- invoking
+
+    def invoke(self, payload: bytes, *, request_id: str | None = None) -> Invocation:
+        """Run the handler on `payload` (the event's JSON) and answer as Lambda would."""
+        request_id = request_id or str(uuid.uuid4())
+        started = time.monotonic()
+        try:
+            worker = self._acquire()
+        except WorkerInitError as exc:
+            self.console.line(self.source, f"INIT FAILED {exc.error.get('errorType')}: {exc}")
+            return _unhandled(exc.error)
+        except PoolClosed:
+            return _unhandled(_error("Runtime.Unavailable", "the local stack is shutting down"))
+        except TimeoutError:
+            return _unhandled(
+                _error(
+                    "Runtime.Throttled",
+                    f"no free worker for {self.spec.name} within {QUEUE_TIMEOUT_SECONDS:.0f} s",
+                )
+            )
+        deadline_ms = int(time.time() * 1000) + self.spec.timeout * 1000
+        request = {
+            "request_id": request_id,
+            "payload": payload.decode("utf-8", errors="replace"),
+            "deadline_ms": deadline_ms,
+            "invoked_function_arn": self.spec.arn,
+        }
+        try:
+            worker.connection.send_bytes(json.dumps(request).encode())
+            answer = self._receive(worker, float(self.spec.timeout))
+        except TimeoutError:
+            self._replace(worker)
+            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            self._report(request_id, started, message)
+            return _unhandled(_error("Sandbox.Timedout", message))
+        except (EOFError, OSError):
+            worker.process.wait(timeout=STOP_GRACE_SECONDS)
+            reason = worker.exit_description()
+            self._replace(worker)
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+            self._report(request_id, started, message)
+            return _unhandled(_error("Runtime.ExitError", message))
+        worker.invocations += 1
+        self._release(worker)
+        if "error" in answer:
+            self._report(request_id, started, f"error {answer['error'].get('errorType')}")
+            return _unhandled(answer["error"])
+        self._report(request_id, started)
+        return Invocation(str(answer["result"]).encode())
+
+    def _report(self, request_id: str, started: float, note: str = "") -> None:
+        duration = (time.monotonic() - started) * 1000
+        suffix = f"\t{note}" if note else ""
+        self.console.line(
+            self.source, f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms{suffix}"
+        )
+
+
+def _error(error_type: str, message: str) -> dict[str, Any]:
+    return {"errorType": error_type, "errorMessage": message, "stackTrace": []}
+
+
+def _unhandled(error: Mapping[str, Any]) -> Invocation:
+    return Invocation(json.dumps(dict(error)).encode(), "Unhandled")
+
+
+class Workers:
+    """Every function's pool, by function name; the dispatcher moto's invoke hook calls."""
+
+    def __init__(self, pools: Mapping[str, FunctionPool]) -> None:
+        self.pools = dict(pools)  # function name → pool
+
+    def dispatch(self, function_name: str, payload: bytes) -> Invocation:
+        pool = self.pools.get(function_name)
+        if pool is None:
+            # Lambda would refuse before running anything; say which names exist.
+            known = ", ".join(sorted(self.pools))
+            return _unhandled(
+                _error(
+                    "ResourceNotFoundException",
+                    f"Function not found: {function_name} (the local stack has {known})",
+                )
+            )
+        return pool.invoke(payload)
+
+    def start(self) -> None:
+        """Warm every pool at once: imports dominate, and processes run in parallel."""
+        threads = [
+            threading.Thread(target=pool.start, name=f"warm-{name}", daemon=True)
+            for name, pool in self.pools.items()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(INIT_TIMEOUT_SECONDS + 5)
+
+    def close(self) -> None:
+        threads = [threading.Thread(target=pool.close, daemon=True) for pool in self.pools.values()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(STOP_GRACE_SECONDS * 3)
+
+    def pids(self) -> list[int]:
+        return [pid for pool in self.pools.values() for pid in pool.pids()]

@@ -1,0 +1,203 @@
+"""Each function's handler in worker processes: answers, errors, timeouts and crashes
+reported as Lambda reports them (no HTTP: the workers alone, on scratch functions)."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flow_manager_local.console import Console
+from flow_manager_local.moto_lambda import Invocation
+from flow_manager_local.template import FunctionSpec
+from flow_manager_local.workers import FunctionPool, worker_environment
+from tests.e2e.support import local_only
+
+pytestmark = local_only
+
+HANDLER = """
+import os, sys, time
+
+def lambda_handler(event, context):
+    print("handling", event.get("mode"))
+    mode = event.get("mode")
+    if mode == "raise":
+        raise KeyError("missing thing")
+    if mode == "sleep":
+        time.sleep(event["seconds"])
+    if mode == "exit":
+        sys.exit(3)
+    return {
+        "pid": os.getpid(),
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+        "table": os.environ.get("TABLE"),
+        "profile": os.environ.get("AWS_PROFILE"),
+        "remaining": context.get_remaining_time_in_millis(),
+        "request_id": context.aws_request_id,
+    }
+"""
+
+
+@pytest.fixture
+def make_pool(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.StringIO]]]:
+    pools: list[FunctionPool] = []
+
+    def make(
+        source: str = HANDLER, timeout: int = 2, max_workers: int = 2
+    ) -> tuple[FunctionPool, io.StringIO]:
+        code = tmp_path / f"fn{len(pools)}"
+        code.mkdir()
+        (code / "app.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        spec = FunctionSpec(
+            logical_id="ScratchFunction",
+            name="scratch",
+            arn="arn:aws:lambda:us-east-1:123456789012:function:scratch",
+            code_dir=code,
+            handler="app.lambda_handler",
+            runtime="python3.13",
+            timeout=timeout,
+            memory_size=128,
+            environment={"TABLE": "from-the-template"},
+            layer_dirs=(),
+            role_arn="arn:aws:iam::123456789012:role/scratch",
+        )
+        logs = io.StringIO()
+        environment = worker_environment(
+            spec, endpoint_url="http://127.0.0.1:9", region="us-east-1"
+        )
+        pool = FunctionPool(spec, environment, Console(logs, colour=False), max_workers=max_workers)
+        pool.start()
+        pools.append(pool)
+        return pool, logs
+
+    yield make
+    for pool in pools:
+        pool.close()
+
+
+def call(pool: FunctionPool, event: dict[str, Any]) -> tuple[Invocation, Any]:
+    answer = pool.invoke(json.dumps(event).encode())
+    return answer, json.loads(answer.payload)
+
+
+def test_a_returned_value_is_the_answer(make_pool: Callable[..., Any]) -> None:
+    # Given a warm function / When it is invoked
+    pool, _ = make_pool()
+    answer, body = call(pool, {})
+    # Then its return value comes back, no function error
+    assert answer.function_error is None
+    assert body["remaining"] > 0
+
+
+def test_the_handler_sees_the_template_environment_and_moto_only(
+    make_pool: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a developer with a real AWS profile in their shell
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    pool, _ = make_pool()
+    # When the function runs
+    _, body = call(pool, {})
+    # Then it sees the template's variables and moto's endpoint, not the profile
+    assert (body["table"], body["endpoint"], body["profile"]) == (
+        "from-the-template",
+        "http://127.0.0.1:9",
+        None,
+    )
+
+
+def test_workers_stay_warm_between_invocations(make_pool: Callable[..., Any]) -> None:
+    # Given a function invoked once / When it is invoked again
+    pool, _ = make_pool()
+    _, first = call(pool, {})
+    _, second = call(pool, {})
+    # Then the same process answered
+    assert first["pid"] == second["pid"]
+
+
+def test_a_raised_exception_is_reported_as_lambda_does(make_pool: Callable[..., Any]) -> None:
+    # Given a handler that raises / When it is invoked
+    pool, _ = make_pool()
+    answer, body = call(pool, {"mode": "raise"})
+    # Then the error is Unhandled, with its type, message and the handler's frames
+    assert answer.function_error == "Unhandled"
+    assert (body["errorType"], body["errorMessage"]) == ("KeyError", "'missing thing'")
+    assert any("app.py" in frame for frame in body["stackTrace"])
+
+
+def test_a_handler_past_its_timeout_is_stopped_and_replaced(make_pool: Callable[..., Any]) -> None:
+    # Given a function with a 1 s timeout, warm
+    pool, _ = make_pool(timeout=1, max_workers=1)
+    _, before = call(pool, {})
+    # When an invocation sleeps past it
+    answer, body = call(pool, {"mode": "sleep", "seconds": 30})
+    # Then it fails as Lambda's timeout, and a new worker serves the next call
+    assert answer.function_error == "Unhandled"
+    assert body == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "Task timed out after 1.00 seconds",
+        "stackTrace": [],
+    }
+    _, after = call(pool, {})
+    assert after["pid"] != before["pid"]
+
+
+def test_a_handler_that_exits_fails_that_invocation_only(make_pool: Callable[..., Any]) -> None:
+    # Given a warm function / When an invocation exits the process
+    pool, _ = make_pool()
+    answer, body = call(pool, {"mode": "exit"})
+    # Then that invocation fails with Runtime.ExitError, and the next one works
+    assert answer.function_error == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in body["errorMessage"]
+    assert call(pool, {})[0].function_error is None
+
+
+def test_a_module_that_cannot_be_imported_fails_each_invocation(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a handler module that imports something missing / When it is invoked
+    pool, _ = make_pool(source="import no_such_module_anywhere\n")
+    answer, body = call(pool, {})
+    # Then the invocation fails as Lambda's init error
+    assert answer.function_error == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_concurrent_invocations_run_in_separate_workers(make_pool: Callable[..., Any]) -> None:
+    # Given a function allowed two workers
+    pool, _ = make_pool(max_workers=2)
+    results: list[Any] = []
+    # When two invocations that each take a while arrive together
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(call(pool, {"mode": "sleep", "seconds": 0.5})[1])
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    # Then both succeed, in two processes
+    assert len({r["pid"] for r in results}) == 2
+
+
+def test_a_functions_output_is_shown_prefixed_with_its_name(make_pool: Callable[..., Any]) -> None:
+    # Given a handler that prints / When it is invoked
+    pool, logs = make_pool()
+    call(pool, {"mode": "hello"})
+    # Then its line reaches the stack's output under the function's logical id
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "| handling hello" not in logs.getvalue():
+        time.sleep(0.05)  # the output is copied by a thread of its own
+    assert any(
+        line.startswith("ScratchFunction") and line.endswith("| handling hello")
+        for line in logs.getvalue().splitlines()
+    )
