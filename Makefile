@@ -37,7 +37,7 @@ $(TOOLS)/.installed: Makefile
 run: $(BIN)/.installed
 	$(BIN)/flow-manager serve
 
-test: lint types unit integration template
+test: lint types unit integration e2e template
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
