@@ -69,6 +69,8 @@ template: $(TOOLS)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/compile.py
+	$(BIN)/python benchmarks/cold_start.py
+	$(BIN)/python benchmarks/local_stack.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

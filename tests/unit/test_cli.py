@@ -104,6 +104,15 @@ def test_compile_prints_the_state_machine_with_catalog_arns(
     assert task2["Payload"]["flow_version"] == 3
 
 
+def test_default_catalog_is_the_templates(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given no --catalog in a checkout / When compiling the seeds' flow
+    assert main(["compile", str(PIPELINE)]) == 0
+    definition = json.loads(capsys.readouterr().out)
+    # Then task2 (an alias of process_data) runs the template's ProcessDataFunction
+    function = definition["States"]["task2"]["Parameters"]["FunctionName"]
+    assert function.endswith(":function:flow-manager-ProcessDataFunction")
+
+
 def test_compile_sam_matches_the_golden_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", "--sam", str(PIPELINE)]) == 0
     golden = (ROOT / "statemachine" / "data_pipeline.asl.json").read_text()

@@ -54,3 +54,106 @@ class InvalidContext(FlowManagerError):
 
     def __init__(self, message: str, location: str = "context") -> None:
         super().__init__(message, [Problem(location, message)], "InvalidContext")
+
+
+# ---- Flows, versions and executions (the API's domain errors) -------------------------
+
+
+class FlowNotFound(FlowManagerError):
+    def __init__(self, flow_id: str) -> None:
+        super().__init__(f"no flow with id '{flow_id}'", [], "FlowNotFound")
+
+
+class FlowAlreadyExists(FlowManagerError):
+    def __init__(self, flow_id: str, reason: str = "") -> None:
+        message = f"a flow with id '{flow_id}' already exists"
+        super().__init__(f"{message}: {reason}" if reason else message, [], "FlowAlreadyExists")
+
+
+class VersionConflict(FlowManagerError):
+    """An optimistic update lost: the flow is no longer at the version the client read."""
+
+    def __init__(self, flow_id: str, expected: int | None, current: int | None) -> None:
+        super().__init__(
+            f"flow '{flow_id}' is at version {current}, not {expected}: "
+            "read it again and retry with If-Match set to its current version",
+            [{"expected_version": expected, "current_version": current}],
+            "VersionConflict",
+        )
+
+
+class PreconditionRequired(FlowManagerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [], "PreconditionRequired")
+
+
+class FlowBusy(FlowManagerError):
+    """The flow cannot change now: executions are running, or another change is under way."""
+
+    def __init__(self, message: str, details: Sequence[object] = ()) -> None:
+        super().__init__(message, details, "FlowBusy")
+
+
+class ExecutionNotFound(FlowManagerError):
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(f"no execution with id '{execution_id}'", [], "ExecutionNotFound")
+
+
+class ExecutionNotRunning(FlowManagerError):
+    def __init__(self, execution_id: str, status: str) -> None:
+        super().__init__(
+            f"execution '{execution_id}' is not running (it is {status})",
+            [{"status": status}],
+            "ExecutionNotRunning",
+        )
+
+
+class IdempotencyKeyReused(FlowManagerError):
+    """The same Idempotency-Key came with a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the Idempotency-Key '{key}' was already used with a different request; "
+            "use a new key for a new execution",
+            [],
+            "IdempotencyKeyReused",
+        )
+
+
+class InvalidRequest(FlowManagerError):
+    """Something about the request other than the flow is wrong (a parameter, a header)."""
+
+    def __init__(self, message: str, details: Sequence[object] = (), code: str = "BadRequest"):
+        super().__init__(message, details, code)
+
+
+class InvalidPageToken(InvalidRequest):
+    def __init__(self) -> None:
+        super().__init__(
+            "next_token is not a token this list returned: start again without it",
+            [Problem("next_token", "not a token this list returned")],
+            "InvalidPageToken",
+        )
+
+
+class PayloadTooLarge(FlowManagerError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"the request body is {size} bytes; at most {limit} are accepted",
+            [{"size": size, "limit": limit}],
+            "PayloadTooLarge",
+        )
+
+
+class ConfigurationError(FlowManagerError):
+    """The deployment is misconfigured (an environment variable is missing or invalid)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [], "ConfigurationError")
+
+
+class ServiceUnavailable(FlowManagerError):
+    """AWS throttled or failed a call: the client may retry the same request."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [], "ServiceUnavailable")

@@ -1,0 +1,144 @@
+"""Cold start of ApiFunction against the same routes on FastAPI.
+
+Each run is a fresh Python process that imports the app and answers GET /health, then
+POST /flows/validate (the seeds' flow), as a new Lambda execution environment would.
+Times are taken inside the process (the interpreter's own start-up is the same for
+both and not counted); the figure is the median of N runs (default 10).
+
+    .venv/bin/python benchmarks/cold_start.py [N]
+
+ApiFunction answers API Gateway proxy events through `lambda_handler`; FastAPI answers
+the same requests through its ASGI interface, as a Lambda adapter (Mangum) drives it.
+FastAPI is not a project dependency: `pip install fastapi` into the venv to compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOW = json.loads((ROOT / "events" / "flows" / "data_pipeline.json").read_text())
+CATALOG = {
+    kind: f"arn:aws:lambda:us-east-1:123456789012:function:flow-manager-{kind}"
+    for kind in ("fetch_data", "process_data", "store_data", "task1", "task2", "task3")
+}
+ENVIRONMENT = {
+    "FLOWS_TABLE": "FlowsTable",
+    "STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/flow-manager",
+    "STATE_MACHINE_PREFIX": "flow-manager-",
+    "TASK_CATALOG": json.dumps(CATALOG),
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "flow-manager",
+    "POWERTOOLS_METRICS_NAMESPACE": "FlowManager",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / "shared"), str(ROOT / "benchmarks")]),
+}
+
+# Both children print {"import": s, "health": s, "validate": s}: seconds since start,
+# after the import, after the first answer, after the second.
+POWERTOOLS_CHILD = r"""
+import json, sys, time
+start = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import app
+imported = time.perf_counter()
+
+class Context:
+    function_name = "ApiFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
+    aws_request_id = "benchmark"
+
+def event(method, path, body=None):
+    return {"resource": "/{proxy+}", "path": path, "httpMethod": method,
+            "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
+            "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": {"proxy": path[1:]}, "stageVariables": None,
+            "requestContext": {"stage": "v1", "path": "/v1" + path, "httpMethod": method,
+                               "requestId": "benchmark", "resourcePath": "/{proxy+}"},
+            "body": None if body is None else json.dumps(body), "isBase64Encoded": False}
+
+assert app.lambda_handler(event("GET", "/health"), Context())["statusCode"] == 200
+health = time.perf_counter()
+answer = app.lambda_handler(event("POST", "/flows/validate", json.loads(sys.argv[2])), Context())
+assert answer["statusCode"] == 200 and json.loads(answer["body"])["valid"], answer
+done = time.perf_counter()
+print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start}))
+"""
+
+FASTAPI_CHILD = r"""
+import asyncio, json, sys, time
+start = time.perf_counter()
+import fastapi_app
+imported = time.perf_counter()
+
+def call(method, path, body=None):
+    raw = b"" if body is None else json.dumps(body).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "https", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": b"", "server": ("localhost", 443),
+             "client": ("127.0.0.1", 1), "headers": [(b"content-type", b"application/json")]}
+    sent, received = [], [{"type": "http.request", "body": raw, "more_body": False}]
+    async def receive():
+        return received.pop() if received else {"type": "http.disconnect"}
+    async def send(message):
+        sent.append(message)
+    asyncio.run(fastapi_app.app(scope, receive, send))
+    status = sent[0]["status"]
+    payload = b"".join(m.get("body", b"") for m in sent[1:])
+    return status, json.loads(payload)
+
+assert call("GET", "/health")[0] == 200
+health = time.perf_counter()
+status, body = call("POST", "/flows/validate", json.loads(sys.argv[2]))
+assert status == 200 and body["valid"], body
+done = time.perf_counter()
+print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start}))
+"""
+
+
+def measure(child: str, runs: int) -> dict[str, float]:
+    figures: dict[str, list[float]] = {"import": [], "health": [], "validate": []}
+    for _ in range(runs):
+        finished = subprocess.run(
+            [sys.executable, "-c", child, str(ROOT / "functions" / "api"), json.dumps(FLOW)],
+            env={**os.environ, **ENVIRONMENT},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if finished.returncode != 0:
+            raise SystemExit(finished.stderr[-2000:])
+        times = json.loads(finished.stdout.strip().splitlines()[-1])
+        for key, value in times.items():
+            figures[key].append(value)
+    return {key: statistics.median(values) for key, values in figures.items()}
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    rows = [("ApiFunction (Powertools)", measure(POWERTOOLS_CHILD, runs))]
+    try:
+        import fastapi  # noqa: F401 (only to know whether the comparison can run)
+    except ImportError:
+        print("fastapi is not installed: `pip install fastapi` to compare", file=sys.stderr)
+    else:
+        rows.append(("FastAPI, same routes", measure(FASTAPI_CHILD, runs)))
+    print(f"cold start, median of {runs} fresh processes (ms since the import began)")
+    print(f"{'':28} {'import':>8} {'GET /health':>12} {'+ POST /flows/validate':>24}")
+    for name, figures in rows:
+        print(
+            f"{name:28} {figures['import'] * 1000:8.0f} {figures['health'] * 1000:12.0f}"
+            f" {figures['validate'] * 1000:24.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Step Functions, the engine (DESIGN §1): one state machine per flow, one published
+version per flow version, executions started on a version ARN so each stays pinned to
+the flow version it started on.
+
+Every call is safe to repeat, which is what lets a retried API request converge:
+creating a state machine that exists is not an error, publishing the same definition
+again is harmless, an execution name is used once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from flow_manager.aws import client, is_client_error, raise_if_unavailable
+from flow_manager.errors import (
+    ConfigurationError,
+    InvalidContext,
+    InvalidFlow,
+    InvalidPageToken,
+    Problem,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
+
+SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
+
+
+class ExecutionExists(Exception):
+    """An execution of that name exists (a retried start)."""
+
+
+class _Missing(Exception):
+    """The state machine does not exist (yet, or any more)."""
+
+
+@dataclass(frozen=True)
+class ExecutionListing:
+    name: str
+    execution_arn: str
+    status: str
+    start_date: datetime
+    stop_date: datetime | None
+
+
+class Engine:
+    def __init__(self, region: str, role_arn: str, prefix: str) -> None:
+        self.region = region
+        self.role_arn = role_arn
+        self.prefix = prefix
+
+    @cached_property
+    def _sfn(self) -> SFNClient:
+        sfn: SFNClient = client("stepfunctions", self.region)
+        return sfn
+
+    # ---- names -----------------------------------------------------------------------
+
+    def state_machine_name(self, flow_id: str) -> str:
+        return f"{self.prefix}{flow_id}"
+
+    def state_machine_arn(self, flow_id: str) -> str:
+        """Known before the state machine exists: same partition and account as the role."""
+        parts = self.role_arn.split(":")
+        if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+            raise ConfigurationError(
+                f"STATE_MACHINE_ROLE_ARN is not an IAM role ARN: {self.role_arn}"
+            )
+        partition, account = parts[1], parts[4]
+        name = self.state_machine_name(flow_id)
+        return f"arn:{partition}:states:{self.region}:{account}:stateMachine:{name}"
+
+    @staticmethod
+    def execution_arn(state_machine_arn: str, execution_name: str) -> str:
+        head, _, machine = state_machine_arn.rpartition(":stateMachine:")
+        return f"{head}:execution:{machine}:{execution_name}"
+
+    def console_url(self, arn: str) -> str:
+        kind = "executions/details" if ":execution:" in arn else "statemachines/view"
+        return (
+            f"https://{self.region}.console.aws.amazon.com/states/home"
+            f"?region={self.region}#/v2/{kind}/{arn}"
+        )
+
+    # ---- state machines ----------------------------------------------------------------
+
+    def publish(
+        self, flow_id: str, definition: str, flow_type: str, description: str, *, first: bool
+    ) -> str:
+        """Make the flow's state machine run `definition`; return the new version's ARN.
+
+        The first version creates the state machine (publishing in the same call); a
+        create that finds it (a retried request got that far) updates it instead. Later
+        versions update it, and create it if it went missing. Each is safe to repeat.
+        """
+        if not first:
+            try:
+                return self._update(flow_id, definition, description)
+            except _Missing:
+                pass
+        try:
+            created = self._sfn.create_state_machine(
+                name=self.state_machine_name(flow_id),
+                definition=definition,
+                roleArn=self.role_arn,
+                type=flow_type,  # type: ignore[arg-type]
+                publish=True,
+                versionDescription=description[:256],
+            )
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            _raise_if_refused(exc)
+            if not is_client_error(exc, "StateMachineAlreadyExists"):
+                raise
+            return self._update(flow_id, definition, description)
+        return created["stateMachineVersionArn"]
+
+    def _update(self, flow_id: str, definition: str, description: str) -> str:
+        try:
+            updated = self._sfn.update_state_machine(
+                stateMachineArn=self.state_machine_arn(flow_id),
+                definition=definition,
+                roleArn=self.role_arn,
+                publish=True,
+                versionDescription=description[:256],
+            )
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            _raise_if_refused(exc)
+            if is_client_error(exc, "StateMachineDoesNotExist"):
+                raise _Missing() from exc
+            raise
+        return updated["stateMachineVersionArn"]
+
+    def definition(self, arn: str) -> dict[str, Any] | None:
+        """The ASL a state machine (version) runs, or None if it does not exist."""
+        try:
+            described = self._sfn.describe_state_machine(stateMachineArn=arn)
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "StateMachineDoesNotExist", "InvalidArn"):
+                return None
+            raise
+        definition: dict[str, Any] = json.loads(described["definition"])
+        return definition
+
+    def delete_state_machine(self, arn: str) -> None:
+        try:
+            self._sfn.delete_state_machine(stateMachineArn=arn)
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if not is_client_error(exc, "StateMachineDoesNotExist"):
+                raise
+
+    # ---- executions --------------------------------------------------------------------
+
+    def start(self, version_arn: str, name: str, execution_input: str) -> None:
+        try:
+            self._sfn.start_execution(stateMachineArn=version_arn, name=name, input=execution_input)
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "ExecutionAlreadyExists"):
+                raise ExecutionExists(name) from exc
+            if is_client_error(exc, "InvalidExecutionInput"):
+                raise InvalidContext(
+                    f"Step Functions refused the context: {_message(exc)}"
+                ) from exc
+            raise
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._sfn.describe_execution(executionArn=execution_arn))
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "ExecutionDoesNotExist", "InvalidArn"):
+                return None
+            raise
+
+    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
+        events: list[HistoryEventTypeDef] = []
+        request: dict[str, Any] = {
+            "executionArn": execution_arn,
+            "maxResults": HISTORY_PAGE,
+            "includeExecutionData": True,
+        }
+        while True:
+            try:
+                page = self._sfn.get_execution_history(**request)
+            except Exception as exc:
+                raise_if_unavailable(exc)
+                raise
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+            request["nextToken"] = token
+
+    def list_executions(
+        self,
+        state_machine_arn: str,
+        status: SfnStatus | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[ExecutionListing], str | None]:
+        request: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": limit}
+        if status is not None:
+            request["statusFilter"] = status
+        if token is not None:
+            request["nextToken"] = token
+        try:
+            page = self._sfn.list_executions(**request)
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "InvalidToken"):
+                raise InvalidPageToken() from exc
+            if is_client_error(exc, "StateMachineDoesNotExist"):
+                return [], None
+            raise
+        listed = [
+            ExecutionListing(
+                name=e["name"],
+                execution_arn=e["executionArn"],
+                status=e["status"],
+                start_date=e["startDate"],
+                stop_date=e.get("stopDate"),
+            )
+            for e in page["executions"]
+        ]
+        return listed, page.get("nextToken")
+
+    def running(self, state_machine_arn: str) -> Iterator[str]:
+        """The ARNs of the state machine's running executions."""
+        token: str | None = None
+        while True:
+            page, token = self.list_executions(state_machine_arn, "RUNNING", 100, token)
+            yield from (e.execution_arn for e in page)
+            if token is None:
+                return
+
+    def stop(self, execution_arn: str, cause: str) -> None:
+        try:
+            self._sfn.stop_execution(executionArn=execution_arn, error="Aborted", cause=cause)
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if not is_client_error(exc, "ExecutionDoesNotExist"):
+                raise
+
+
+def _message(exc: Exception) -> str:
+    response = getattr(exc, "response", {})
+    return str(response.get("Error", {}).get("Message", exc))[:500]
+
+
+def _raise_if_refused(exc: Exception) -> None:
+    """Step Functions refusing a compiled definition is a flow our validation let
+    through: the client's flow is at fault (422), not the service (500)."""
+    if is_client_error(exc, "InvalidDefinition"):
+        message = f"Step Functions refused the compiled state machine: {_message(exc)}"
+        raise InvalidFlow([Problem("flow", message)]) from exc

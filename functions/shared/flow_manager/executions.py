@@ -1,0 +1,275 @@
+"""Executions: start, read, list, stop (DESIGN §4, §7).
+
+Starting writes the execution index first (EXEC#<id>, conditional), then starts the
+execution on the flow's current state machine *version*, named after the execution id.
+With an Idempotency-Key the id is derived from the flow and the key, so a retried
+request finds its index item and its execution (Step Functions refuses a second
+execution of the same name) instead of starting another. If the start fails after the
+index write, the item points at nothing: reads answer 404 (never a made-up status) and
+a retry with the same key starts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from flow_manager.engine import ExecutionExists
+from flow_manager.errors import (
+    ExecutionNotFound,
+    ExecutionNotRunning,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    Problem,
+)
+from flow_manager.flows import Flows, Saved
+from flow_manager.paging import decode_token, encode_token
+from flow_manager.reports import (
+    SFN_STATUS_OF,
+    STATUS_OF,
+    ExecutionReport,
+    ExecutionStatus,
+    ExecutionSummary,
+    build_report,
+    iso,
+)
+from flow_manager.store import ExecutionRecord
+from flow_manager.validation import check_context
+
+# Fixed forever: execution ids derived from Idempotency-Keys must not change on upgrade.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c5e-4a7d-4f0e-9a51-3c0d2f9b8e17")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+POLL_FIRST_SECONDS = 0.05
+POLL_MAX_SECONDS = 1.0
+
+
+class ExecutionPage(BaseModel):
+    executions: list[ExecutionSummary]
+    next_token: str | None = Field(default=None, description="Pass it back to get the next page.")
+
+
+@dataclass(frozen=True)
+class Started:
+    execution: ExecutionSummary
+    new: bool  # False: a retried request found the execution it started before
+
+
+@dataclass(frozen=True)
+class Run:
+    """A flow run by the seeds' routes: the report, and whether it ended in time."""
+
+    flow: Saved
+    started: Started
+    report: ExecutionReport
+    finished: bool
+
+
+class Executions:
+    def __init__(
+        self,
+        flows: Flows,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.flows = flows
+        self.store = flows.store
+        self.engine = flows.engine
+        self.sleep = sleep
+        self.monotonic = monotonic
+
+    # ---- start -----------------------------------------------------------------------
+
+    def start(self, flow_id: str, context: object, idempotency_key: str | None) -> Started:
+        """Start the flow's current version with `context` as the execution's input."""
+        check_context(context)
+        _check_key(idempotency_key)
+        head = self.flows.head(flow_id)
+        execution_input = json.dumps(
+            context, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        request_hash = hashlib.sha256(execution_input.encode()).hexdigest()
+        if idempotency_key is None:
+            execution_id = str(uuid.uuid4())
+        else:
+            # The incarnation changes when a flow is deleted and created again, so an
+            # old key cannot resolve to an execution of the flow's previous life.
+            seed = f"{flow_id}\n{head.incarnation}\n{idempotency_key}"
+            execution_id = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, seed))
+        state_machine_arn = head.state_machine_arn or self.engine.state_machine_arn(flow_id)
+        record = ExecutionRecord(
+            execution_id=execution_id,
+            flow_id=flow_id,
+            flow_version=head.current_version,
+            execution_arn=self.engine.execution_arn(state_machine_arn, execution_id),
+            state_machine_arn=state_machine_arn,
+            state_machine_version_arn=head.current_version_arn or "",
+            request_hash=request_hash,
+            created_at=iso(self.flows.clock()) or "",
+            idempotency_key=idempotency_key,
+        )
+        existing = self.store.put_execution(record)
+        if existing is not None:
+            if existing.request_hash != request_hash or existing.flow_id != flow_id:
+                raise IdempotencyKeyReused(idempotency_key or execution_id)
+            record = existing  # a retry runs what the first request pinned
+        new = True
+        try:
+            self.engine.start(record.state_machine_version_arn, execution_id, execution_input)
+        except ExecutionExists:
+            new = False
+        described = self.engine.describe(record.execution_arn) or {}
+        return Started(self._summary(record, described), new=new and existing is None)
+
+    # ---- read ------------------------------------------------------------------------
+
+    def get(self, execution_id: str) -> ExecutionReport:
+        record = self._record(execution_id)
+        described = self.engine.describe(record.execution_arn)
+        if described is None:  # indexed, but the start never happened
+            raise ExecutionNotFound(execution_id)
+        events = self.engine.history(record.execution_arn)
+        return build_report(self._summary(record, described), described, events)
+
+    def list(
+        self,
+        flow_id: str,
+        status: ExecutionStatus | None,
+        limit: int,
+        token: str | None,
+    ) -> ExecutionPage:
+        """A flow's executions, newest first (all versions), optionally of one status."""
+        head = self.flows.head(flow_id)
+        kind = f"executions:{flow_id}:{status or '*'}"
+        position = decode_token(kind, token, ("sfn",)) if token is not None else None
+        state_machine_arn = head.state_machine_arn or self.engine.state_machine_arn(flow_id)
+        listed, next_token = self.engine.list_executions(
+            state_machine_arn,
+            SFN_STATUS_OF[status] if status else None,  # type: ignore[arg-type]
+            limit,
+            position["sfn"] if position else None,
+        )
+        records = self.store.get_executions([e.name for e in listed])
+        summaries = []
+        for e in listed:
+            record = records.get(e.name)
+            summaries.append(
+                ExecutionSummary(
+                    execution_id=e.name,
+                    flow_id=flow_id,
+                    flow_version=record.flow_version if record else None,
+                    status=STATUS_OF.get(e.status, "running"),
+                    start_time=iso(e.start_date),
+                    end_time=iso(e.stop_date),
+                    execution_arn=e.execution_arn,
+                    state_machine_arn=record.state_machine_version_arn if record else None,
+                    console_url=self.engine.console_url(e.execution_arn),
+                )
+            )
+        return ExecutionPage(
+            executions=summaries,
+            next_token=encode_token(kind, {"sfn": next_token}) if next_token else None,
+        )
+
+    # ---- stop ------------------------------------------------------------------------
+
+    def stop(self, execution_id: str) -> ExecutionReport:
+        """Stop a running execution (it ends `aborted`); 409 if it already ended."""
+        record = self._record(execution_id)
+        described = self.engine.describe(record.execution_arn)
+        if described is None:
+            raise ExecutionNotFound(execution_id)
+        status = STATUS_OF.get(str(described.get("status")), "running")
+        if status != "running":
+            raise ExecutionNotRunning(execution_id, status)
+        self.engine.stop(record.execution_arn, "stopped through the Flow Manager API")
+        return self.get(execution_id)
+
+    def forget(self, execution_id: str) -> None:
+        """Seed 001's DELETE /flow/{id}: stop the execution if it runs, drop its record.
+        Step Functions keeps its history (90 days); the API no longer lists it by id."""
+        record = self._record(execution_id)
+        described = self.engine.describe(record.execution_arn)
+        if described is not None and described.get("status") == "RUNNING":
+            self.engine.stop(record.execution_arn, "deleted through the Flow Manager API")
+        self.store.delete_execution(execution_id)
+
+    # ---- the seeds' run routes -------------------------------------------------------
+
+    def run(
+        self,
+        flow_id: str | None,
+        document: object | None,
+        context: object,
+        idempotency_key: str | None,
+        wait_seconds: float,
+    ) -> Run:
+        """Start a stored flow (`flow_id`) or an inline one (`document`, stored first),
+        then wait up to `wait_seconds` for the execution to end."""
+        check_context(context)  # before storing an inline flow for nothing
+        if (flow_id is None) == (document is None):
+            raise InvalidRequest(
+                'give the flow to run: either "flow_id" or the flow itself as "flow"',
+                [Problem("flow_id", "give either flow_id or flow, not both or neither")],
+                "InvalidRequest",
+            )
+        if document is not None:
+            saved = self.flows.ensure(document)
+        else:
+            saved = Saved(self.flows.get(str(flow_id)), created=False)
+        started = self.start(saved.flow.flow_id, context, idempotency_key)
+        finished = self._wait(started.execution.execution_arn, wait_seconds)
+        report = self.get(started.execution.execution_id)
+        return Run(saved, started, report, finished and report.status != "running")
+
+    def _wait(self, execution_arn: str, seconds: float) -> bool:
+        deadline = self.monotonic() + seconds
+        pause = POLL_FIRST_SECONDS
+        while True:
+            described = self.engine.describe(execution_arn)
+            if described is not None and described.get("status") != "RUNNING":
+                return True
+            left = deadline - self.monotonic()
+            if left <= 0:
+                return False
+            self.sleep(min(pause, left))
+            pause = min(pause * 2, POLL_MAX_SECONDS)
+
+    # ---- shaping ---------------------------------------------------------------------
+
+    def _record(self, execution_id: str) -> ExecutionRecord:
+        if not execution_id or len(execution_id) > 80:
+            raise ExecutionNotFound(execution_id[:80])
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        return record
+
+    def _summary(self, record: ExecutionRecord, described: dict[str, Any]) -> ExecutionSummary:
+        return ExecutionSummary(
+            execution_id=record.execution_id,
+            flow_id=record.flow_id,
+            flow_version=record.flow_version,
+            status=STATUS_OF.get(str(described.get("status", "RUNNING")), "running"),
+            start_time=iso(described.get("startDate")),
+            end_time=iso(described.get("stopDate")),
+            execution_arn=record.execution_arn,
+            state_machine_arn=record.state_machine_version_arn,
+            console_url=self.engine.console_url(record.execution_arn),
+        )
+
+
+def _check_key(key: str | None) -> None:
+    if key is None:
+        return
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable characters",
+            [Problem("Idempotency-Key", "invalid")],
+        )

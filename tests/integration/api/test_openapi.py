@@ -1,0 +1,97 @@
+"""The OpenAPI document (GET /docs?format=json) tells the truth about every route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.integration.api.conftest import Api
+
+ERROR_REF = "#/components/schemas/ErrorBody"
+
+# What each route can answer, as the other API tests show it doing.
+EXPECTED: dict[tuple[str, str], set[int]] = {
+    ("get", "/health"): {200},
+    ("get", "/tasks"): {200},
+    ("post", "/flows"): {200, 201, 400, 409, 413, 415, 422},
+    ("post", "/flows/validate"): {200, 400, 413, 415, 422},
+    ("get", "/flows"): {200, 400},
+    ("get", "/flows/{flow_id}"): {200, 404},
+    ("put", "/flows/{flow_id}"): {200, 400, 404, 409, 412, 413, 415, 422, 428},
+    ("delete", "/flows/{flow_id}"): {204, 404, 409},
+    ("get", "/flows/{flow_id}/definition"): {200, 404},
+    ("post", "/flows/{flow_id}/executions"): {202, 400, 404, 413, 415, 422},
+    ("get", "/flows/{flow_id}/executions"): {200, 400, 404},
+    ("get", "/executions/{execution_id}"): {200, 404},
+    ("delete", "/executions/{execution_id}"): {200, 404, 409},
+    ("post", "/flows/execute"): {200, 202, 404, 422},
+    ("post", "/flow/execute"): {200, 202, 404, 422},
+    ("post", "/run-flow"): {200, 202, 404, 422},
+    ("post", "/flow/create"): {200, 201, 409, 422},
+    ("get", "/flow/{execution_id}/status"): {200, 404},
+    ("delete", "/flow/{execution_id}"): {200, 404},
+}
+COMPAT = {
+    path for _, path in EXPECTED if path.startswith(("/flow/", "/run-flow", "/flows/execute"))
+}
+
+
+@pytest.fixture
+def spec(api: Api) -> dict[str, Any]:
+    answer = api.request("GET", "/docs?format=json")
+    assert answer.status == 200
+    document: dict[str, Any] = answer.body
+    return document
+
+
+def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def test_every_route_is_documented_once(spec: dict[str, Any]) -> None:
+    assert set(operations(spec)) == set(EXPECTED)
+
+
+def test_every_route_documents_each_status_it_answers(spec: dict[str, Any]) -> None:
+    missing = {
+        key: sorted(statuses - {int(s) for s in operations(spec)[key]["responses"]})
+        for key, statuses in EXPECTED.items()
+    }
+    assert {k: v for k, v in missing.items() if v} == {}
+
+
+def test_every_error_status_is_documented_with_the_error_body(spec: dict[str, Any]) -> None:
+    for key, operation in operations(spec).items():
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": ERROR_REF}, (key, status)
+
+
+def test_every_route_documents_throttling_and_faults(spec: dict[str, Any]) -> None:
+    for operation in operations(spec).values():
+        assert {"500", "503"} <= set(map(str, operation["responses"]))
+
+
+def test_the_seeds_routes_are_tagged_compat(spec: dict[str, Any]) -> None:
+    tagged = {path for (_, path), op in operations(spec).items() if "compat" in op.get("tags", [])}
+    assert tagged == COMPAT
+
+
+def test_the_flow_body_is_documented_with_the_flow_schema(spec: dict[str, Any]) -> None:
+    flow = spec["components"]["schemas"]["FlowBody"]["properties"]["flow"]
+    documented = next(option for option in flow["anyOf"] if option.get("title") == "Flow")
+    assert {"start_task", "tasks", "conditions"} <= set(documented["properties"])
+    assert {"Task", "Condition"} <= set(re.findall(r"schemas/(\w+)", str(documented)))
+
+
+def test_swagger_ui_is_served_at_docs(api: Api) -> None:
+    answer = api.request("GET", "/docs")
+    assert answer.status == 200
+    assert "swagger-ui" in answer.text.lower()
