@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from flow_manager_local.provision import create_table
+from flow_manager_local.template import TableSpec
+from flow_manager_local.template import load_template as _load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,71 +27,10 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 
 TABLE_TYPE = "AWS::DynamoDB::Table"
 
-# Short form → long form. GetAtt is special: `!GetAtt A.B` means ["A", "B"].
-_FN_TAGS = (
-    "And",
-    "Base64",
-    "Cidr",
-    "Equals",
-    "FindInMap",
-    "GetAZs",
-    "If",
-    "ImportValue",
-    "Join",
-    "Not",
-    "Or",
-    "Select",
-    "Split",
-    "Sub",
-    "Transform",
-    "ToJsonString",
-    "Length",
-)
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """A SafeLoader that understands CloudFormation's intrinsic-function tags."""
-
-
-def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}")
-
-
-def _fn(name: str) -> Any:
-    key = name if name in ("Ref", "Condition") else f"Fn::{name}"
-
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        return {key: _construct(node, loader)}
-
-    return construct
-
-
-def _get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    value = _construct(node, loader)
-    if isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        value = [resource, attribute]
-    return {"Fn::GetAtt": value}
-
-
-for _name in (*_FN_TAGS, "Ref", "Condition"):
-    _CloudFormationLoader.add_constructor(f"!{_name}", _fn(_name))
-_CloudFormationLoader.add_constructor("!GetAtt", _get_att)
-
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template as plain data, intrinsic functions in their long (JSON) form."""
-    with path.open(encoding="utf-8") as stream:
-        loaded = yaml.load(stream, Loader=_CloudFormationLoader)
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{path}: not a CloudFormation template")
-    return loaded
+    return _load_template(path)
 
 
 def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
@@ -121,56 +62,7 @@ def create_tables(
         table_name = (names or {}).get(logical_id) or (
             literal_name if isinstance(literal_name, str) else logical_id
         )
-        dynamodb_client.create_table(**_create_table_request(table_name, properties))
-        _apply_table_settings(dynamodb_client, table_name, properties)
+        # The local stack's own code, so tests and `make run` build tables alike.
+        create_table(dynamodb_client, TableSpec(logical_id, table_name, properties))
         created[logical_id] = table_name
     return created
-
-
-def _create_table_request(table_name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
-    """CloudFormation's table Properties → a CreateTable request (same names mostly)."""
-    request: dict[str, Any] = {
-        "TableName": table_name,
-        "KeySchema": properties["KeySchema"],
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
-    }
-    for key in (
-        "GlobalSecondaryIndexes",
-        "LocalSecondaryIndexes",
-        "ProvisionedThroughput",
-        "TableClass",
-        "DeletionProtectionEnabled",
-    ):
-        if key in properties:
-            request[key] = properties[key]
-    stream = properties.get("StreamSpecification")
-    if stream:
-        request["StreamSpecification"] = {"StreamEnabled": True, **stream}
-    sse = properties.get("SSESpecification")
-    if sse and sse.get("SSEEnabled"):
-        # A customer-managed key id is an intrinsic here; the AWS-owned default is
-        # behaviourally the same for tests.
-        request["SSESpecification"] = {"Enabled": True}
-    tags = properties.get("Tags")
-    if tags:
-        request["Tags"] = [t for t in tags if isinstance(t.get("Value"), str)]
-    return request
-
-
-def _apply_table_settings(
-    dynamodb_client: DynamoDBClient, table_name: str, properties: Mapping[str, Any]
-) -> None:
-    """What CreateTable cannot say: point-in-time recovery, time to live."""
-    pitr = properties.get("PointInTimeRecoverySpecification", {})
-    if pitr.get("PointInTimeRecoveryEnabled"):
-        dynamodb_client.update_continuous_backups(
-            TableName=table_name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    ttl = properties.get("TimeToLiveSpecification", {})
-    if ttl.get("Enabled") and ttl.get("AttributeName"):
-        dynamodb_client.update_time_to_live(
-            TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-        )
