@@ -9,137 +9,15 @@ import pytest
 
 from flow_manager_local.client import ApiClient
 from tests.e2e.support import json_body, wait_for_end
+from tests.support.seeds import seed_request
 
-# Seed 000 (README "Example API Usage").
-SEED_000_CREATE: dict[str, Any] = {
-    "flow_data": {
-        "flow": {
-            "id": "data_pipeline",
-            "name": "Data Processing Pipeline",
-            "start_task": "extract",
-            "tasks": [
-                {"name": "extract", "description": "Extract data from source"},
-                {"name": "transform", "description": "Transform extracted data"},
-                {"name": "load", "description": "Load data to destination"},
-            ],
-            "conditions": [
-                {
-                    "name": "extract_success",
-                    "description": "Check extraction success",
-                    "source_task": "extract",
-                    "outcome": "success",
-                    "target_task_success": "transform",
-                    "target_task_failure": "end",
-                },
-                {
-                    "name": "transform_success",
-                    "description": "Check transformation success",
-                    "source_task": "transform",
-                    "outcome": "success",
-                    "target_task_success": "load",
-                    "target_task_failure": "end",
-                },
-            ],
-        }
-    }
-}
-SEED_000_EXECUTE: dict[str, Any] = {
-    "flow_id": "data_pipeline",
-    "context": {"source_url": "https://api.example.com/data", "batch_id": "batch_001"},
-}
-
-# Seed 002 ("Execute a Flow", POST /flow/execute).
-SEED_002_FLOW: dict[str, Any] = {
-    "flow": {
-        "id": "flow123",
-        "name": "Data processing flow",
-        "start_task": "task1",
-        "tasks": [
-            {"name": "task1", "description": "Fetch data"},
-            {"name": "task2", "description": "Process data"},
-            {"name": "task3", "description": "Store data"},
-        ],
-        "conditions": [
-            {
-                "name": "condition_task1",
-                "source_task": "task1",
-                "outcome": "success",
-                "target_task_success": "task2",
-                "target_task_failure": "end",
-            },
-            {
-                "name": "condition_task2",
-                "source_task": "task2",
-                "outcome": "success",
-                "target_task_success": "task3",
-                "target_task_failure": "end",
-            },
-        ],
-    }
-}
-
-# Seed 003 (POST /flow/execute, a flow without an id).
-SEED_003_FLOW: dict[str, Any] = {
-    "flow": {
-        "name": "Data processing flow",
-        "start_task": "task1",
-        "tasks": [
-            {"name": "task1", "description": "Fetch data"},
-            {"name": "task2", "description": "Process data"},
-            {"name": "task3", "description": "Store data"},
-        ],
-        "conditions": [
-            {
-                "name": "condition_task1_result",
-                "description": "Evaluate task1. If success -> task2, else -> end",
-                "source_task": "task1",
-                "outcome": "success",
-                "target_task_success": "task2",
-                "target_task_failure": "end",
-            },
-            {
-                "name": "condition_task2_result",
-                "description": "Evaluate task2. If success -> task3, else -> end",
-                "source_task": "task2",
-                "outcome": "success",
-                "target_task_success": "task3",
-                "target_task_failure": "end",
-            },
-        ],
-    }
-}
-
-# Seed 004 (POST /run-flow): flow123 again, with descriptions on its conditions.
-SEED_004_FLOW: dict[str, Any] = {
-    "flow": {
-        "id": "flow123",
-        "name": "Data processing flow",
-        "start_task": "task1",
-        "tasks": [
-            {"name": "task1", "description": "Fetch data"},
-            {"name": "task2", "description": "Process data"},
-            {"name": "task3", "description": "Store data"},
-        ],
-        "conditions": [
-            {
-                "name": "condition_task1",
-                "description": "After task1, if success → task2",
-                "source_task": "task1",
-                "outcome": "success",
-                "target_task_success": "task2",
-                "target_task_failure": "end",
-            },
-            {
-                "name": "condition_task2",
-                "description": "After task2, if success → task3",
-                "source_task": "task2",
-                "outcome": "success",
-                "target_task_success": "task3",
-                "target_task_failure": "end",
-            },
-        ],
-    }
-}
+# The seeds' example requests, verbatim: 000 (README "Example API Usage"), 002
+# (POST /flow/execute), 003 (POST /flow/execute, no id), 004 (POST /run-flow).
+SEED_000_CREATE = seed_request("000_create_flow")
+SEED_000_EXECUTE = seed_request("000_execute")
+SEED_002_FLOW = seed_request("002_flow_execute")
+SEED_003_FLOW = seed_request("003_flow_execute")
+SEED_004_FLOW = seed_request("004_run_flow")
 
 
 def _finished(api: ApiClient, response_body: dict[str, Any]) -> dict[str, Any]:

@@ -60,39 +60,3 @@ def single(flow_id: str, **parameters: Any) -> dict[str, Any]:
     if parameters:
         task["parameters"] = parameters
     return {"id": flow_id, "name": f"Single {flow_id}", "start_task": "fetch", "tasks": [task]}
-
-
-def seed_000_extract_transform_load() -> dict[str, Any]:
-    """Seed 000's README: POST /flows with {"flow_data": {"flow": ...}}."""
-    return {
-        "flow_data": {
-            "flow": {
-                "id": "etl_pipeline",
-                "name": "Data Processing Pipeline",
-                "start_task": "extract",
-                "tasks": [
-                    {"name": "extract", "description": "Extract data from source"},
-                    {"name": "transform", "description": "Transform extracted data"},
-                    {"name": "load", "description": "Load data to destination"},
-                ],
-                "conditions": [
-                    {
-                        "name": "extract_success",
-                        "description": "Check extraction success",
-                        "source_task": "extract",
-                        "outcome": "success",
-                        "target_task_success": "transform",
-                        "target_task_failure": "end",
-                    },
-                    {
-                        "name": "transform_success",
-                        "description": "Check transformation success",
-                        "source_task": "transform",
-                        "outcome": "success",
-                        "target_task_success": "load",
-                        "target_task_failure": "end",
-                    },
-                ],
-            }
-        }
-    }

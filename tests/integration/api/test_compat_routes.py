@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.api.conftest import Api
-from tests.integration.api.samples import chain, renamed, seed_000_extract_transform_load
+from tests.integration.api.samples import chain, renamed
+from tests.support.seeds import seed_request
 
 
 def test_seed_000_creates_a_flow_wrapped_in_flow_data(api: Api) -> None:
-    answer = api.request("POST", "/flows", seed_000_extract_transform_load())
+    answer = api.request("POST", "/flows", seed_request("000_create_flow"))
     assert answer.status == 201
-    assert answer.body["message"] == "Flow etl_pipeline created successfully"
-    info = api.request("GET", "/flows/etl_pipeline").body
+    assert answer.body["message"] == "Flow data_pipeline created successfully"
+    info = api.request("GET", "/flows/data_pipeline").body
     assert (info["name"], info["tasks"]) == (
         "Data Processing Pipeline",
         ["extract", "transform", "load"],
@@ -21,17 +22,17 @@ def test_seed_000_creates_a_flow_wrapped_in_flow_data(api: Api) -> None:
 
 def test_seed_000_executes_a_stored_flow_and_answers_with_the_result(api: Api) -> None:
     # Given seed 000's flow
-    api.request("POST", "/flows", seed_000_extract_transform_load())
+    api.request("POST", "/flows", seed_request("000_create_flow"))
     # When seed 000's client executes it
     answer = api.request(
         "POST",
         "/flows/execute",
-        {"flow_id": "etl_pipeline", "context": {"batch_id": "batch_001"}},
+        seed_request("000_execute"),
     )
     # Then the finished execution comes back with seed 000's fields
     assert answer.status == 200
     assert answer.body["status"] == "completed"
-    assert answer.body["flow_id"] == "etl_pipeline"
+    assert answer.body["flow_id"] == "data_pipeline"
     assert set(answer.body["task_results"]) == {"extract", "transform", "load"}
     assert answer.body["task_results"]["load"]["status"] == "success"
     assert answer.body["context"]["batch_id"] == "batch_001"
