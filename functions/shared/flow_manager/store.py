@@ -356,13 +356,8 @@ class FlowStore:
             "ExpressionAttributeValues": {":partition": _s(executions_partition(flow_id))},
             "ProjectionExpression": "execution_id",
         }
-        while True:
-            page = self._db.query(**request)
-            for item in page.get("Items", []):
-                yield item["execution_id"]["S"]
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in self._query(request):
+            yield item["execution_id"]["S"]
 
     # ---- plumbing --------------------------------------------------------------------
 
@@ -382,13 +377,13 @@ class FlowStore:
             "ProjectionExpression": "sk",
             "ConsistentRead": True,
         }
-        while True:
-            page = self._db.query(**request)
-            for item in page.get("Items", []):
-                yield item["sk"]["S"]
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in self._query(request):
+            yield item["sk"]["S"]
+
+    def _query(self, request: Mapping[str, Any]) -> Iterator[Item]:
+        """Every item a query matches, page after page (boto3's paginator follows the keys)."""
+        for page in self._db.get_paginator("query").paginate(**request):
+            yield from page.get("Items", [])
 
     def _delete_keys(self, keys: Sequence[tuple[str, str]]) -> None:
         for start in range(0, len(keys), BATCH_WRITE_LIMIT):
