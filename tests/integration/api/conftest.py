@@ -227,6 +227,8 @@ def api_module() -> Iterator[ModuleType]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in POWERTOOLS_ENVIRONMENT.items():
             patch.setenv(name, value)
+        # As in Lambda, the function's directory is on sys.path (app.py imports routes/).
+        patch.syspath_prepend(str(API_APP.parent))
         yield load_module(API_APP, "flow_manager_api_app")
 
 

@@ -1,0 +1,28 @@
+"""The domain services a request uses, made on first use from the typed settings (so a
+cold /health builds none of them, and no AWS client exists before a route needs it)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flow_manager.executions import Executions
+from flow_manager.flows import Flows
+from flow_manager.settings import load_settings
+
+
+@cache
+def flows() -> Flows:
+    return Flows.from_settings(load_settings())
+
+
+@cache
+def executions() -> Executions:
+    return Executions(flows())
+
+
+def reset() -> None:
+    """Forget the settings and the services made from them (tests change the environment).
+    AWS clients are kept: they depend on the service and region only."""
+    load_settings.cache_clear()
+    flows.cache_clear()
+    executions.cache_clear()
