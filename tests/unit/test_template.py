@@ -139,16 +139,31 @@ def test_layer_holds_the_package_and_pins_the_projects_versions() -> None:
     content = ROOT / layer["Properties"]["ContentUri"]
     assert (content / "flow_manager" / "__init__.py").is_file()
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
-    pinned = {
-        line.split("==")[0].lower(): line
+    pinned = dict(
+        _name_and_version(line)
         for line in (content / "requirements.txt").read_text().splitlines()
         if line and not line.startswith("#")
-    }
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+    project = dict(
+        _name_and_version(line)
+        for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
     # Then the layer pins exactly the versions the project is tested with
-    for name, requirement in pinned.items():
-        assert requirement in project, f"{name}: {requirement} is not pyproject's"
+    for name, version in pinned.items():
+        assert project.get(name) == version, f"{name}=={version} is not pyproject's"
     assert {"pydantic", "aws-lambda-powertools"} <= set(pinned)
+
+
+def test_layer_installs_powertools_tracer_extra_for_tracing_active() -> None:
+    # Tracer imports aws-xray-sdk, which neither the runtime nor plain Powertools ships.
+    requirements = (ROOT / "functions" / "shared" / "requirements.txt").read_text()
+    assert re.search(r"^aws-lambda-powertools\[tracer\]==", requirements, re.MULTILINE)
+
+
+def _name_and_version(requirement: str) -> tuple[str, str]:
+    """`name[extra]==1.2` → ("name", "1.2"): extras choose modules, not the version."""
+    name, _, version = requirement.partition("==")
+    return name.split("[")[0].strip().lower(), version.strip()
 
 
 def test_functions_run_python313_on_arm64_with_the_layer() -> None:
