@@ -71,7 +71,7 @@ def test_pseudo_parameters_follow_the_stack_name(tmp_path: Path) -> None:
     # When the template is read
     environment = read_stack(TEMPLATE, settings).functions["ApiFunction"].environment
     # Then names derived from AWS::StackName follow it
-    assert environment["STATE_MACHINE_PREFIX"] == "demo-"
+    assert environment["STATE_MACHINE_PREFIX"] == "demo_"
     assert environment["FLOWS_TABLE"] == "demo-FlowsTable"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flow_manager.reports import ExecutionSummary, build_report, iso, task_error
 
 T0 = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
-ARN = "arn:aws:states:us-east-1:123456789012:execution:flow-manager-f:e1"
+ARN = "arn:aws:states:us-east-1:123456789012:execution:flow-manager_f:e1"
 
 
 def summary() -> ExecutionSummary:

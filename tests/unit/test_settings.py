@@ -13,7 +13,7 @@ CATALOG = {"fetch_data": "arn:aws:lambda:us-east-1:123456789012:function:f"}
 ENVIRONMENT = {
     "FLOWS_TABLE": "flows",
     "STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
-    "STATE_MACHINE_PREFIX": "stack-",
+    "STATE_MACHINE_PREFIX": "stack_",
     "TASK_CATALOG": json.dumps(CATALOG),
     "AWS_REGION": "eu-west-1",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -23,7 +23,7 @@ ENVIRONMENT = {
 def test_the_template_environment_reads_into_settings() -> None:
     settings = Settings.from_env(ENVIRONMENT)
     assert settings.flows_table == "flows"
-    assert settings.state_machine_prefix == "stack-"
+    assert settings.state_machine_prefix == "stack_"
     assert settings.task_catalog == CATALOG
     assert settings.region == "eu-west-1"
     assert settings.tracing_enabled is False

@@ -8,6 +8,7 @@ the routes and who may call what.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 import tomllib
@@ -20,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from flow_manager.catalog import ALIASES, SAMPLE_KINDS, logical_id
+from flow_manager_local.template import StackSettings, read_stack
 from tests.support.template import (
     ROOT,
     TABLE_TYPE,
@@ -76,7 +78,7 @@ def test_api_function_gets_the_environment_the_api_reads() -> None:
     assert API_ENVIRONMENT["STATE_MACHINE_ROLE_ARN"] == {
         "Fn::GetAtt": ["FlowStateMachineRole", "Arn"]
     }
-    assert sub_text(API_ENVIRONMENT["STATE_MACHINE_PREFIX"]) == "${AWS::StackName}-"
+    assert sub_text(API_ENVIRONMENT["STATE_MACHINE_PREFIX"]) == "${AWS::StackName}_"
 
 
 def test_store_data_writes_to_the_data_table() -> None:
@@ -242,17 +244,80 @@ def test_flow_role_is_assumable_by_step_functions_of_this_account_only() -> None
     }
 
 
-def test_api_may_manage_only_state_machines_named_with_the_stack_prefix() -> None:
-    state_statements = [
-        s
-        for s in statements("ApiFunction")
-        if any(str(a).startswith("states:") for a in s["Action"])
+def _state_resources() -> list[str]:
+    """Every ARN pattern ApiFunction's Step Functions statements name, as `!Sub` text."""
+    return [
+        sub_text(resource)
+        for statement in statements("ApiFunction")
+        if any(str(a).startswith("states:") for a in statement["Action"])
+        for resource in statement["Resource"]
     ]
-    assert state_statements
-    for statement in state_statements:
-        for resource in statement["Resource"]:
-            arn = sub_text(resource)
-            assert re.search(r":(stateMachine|execution|express):\$\{AWS::StackName\}-\*", arn), arn
+
+
+def _iam_matches(pattern: str, arn: str, stack: str) -> bool:
+    """IAM's ARN matching (`*` any run of characters, `?` one) of a resolved `!Sub`."""
+    resolved = (
+        pattern.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::AccountId}", "123456789012")
+        .replace("${AWS::StackName}", stack)
+    )
+    return fnmatch.fnmatchcase(arn, resolved)
+
+
+def test_api_may_manage_only_state_machines_named_with_the_stack_and_underscore() -> None:
+    resources = _state_resources()
+    assert resources
+    for arn in resources:
+        assert re.search(r":(stateMachine|execution|express):\$\{AWS::StackName\}_\*", arn), arn
+
+
+SM = "arn:aws:states:us-east-1:123456789012:stateMachine:"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        f"{SM}flow-manager_prod-x",
+        f"{SM}flow-manager_prod-x:3",
+        f"{EXECUTION}flow-manager_prod-x:e-1",
+    ],
+)
+def test_api_may_act_on_its_own_flows_machines_versions_and_executions(arn: str) -> None:
+    assert any(_iam_matches(p, arn, "flow-manager") for p in _state_resources())
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        # flow "x" of stack flow-manager-prod, which flow id "prod-x" named before
+        f"{SM}flow-manager-prod_x",
+        f"{SM}flow-manager-prod_x:1",
+        f"{EXECUTION}flow-manager-prod_x:e-1",
+        # the old naming's cross-stack collision, and the sample state machine
+        f"{SM}flow-manager-prod-x",
+        f"{SM}SampleFlowStateMachine-AbCdEf123456",
+        f"{SM}flow-manager-SampleFlowStateMachine",
+    ],
+)
+def test_api_may_not_act_on_another_stacks_or_the_samples_machines(arn: str) -> None:
+    # Given stack flow-manager's policy, and ARNs of other stacks' machines
+    # Then no statement of it matches them
+    assert not any(_iam_matches(p, arn, "flow-manager") for p in _state_resources())
+
+
+def test_no_state_machine_of_the_stack_has_a_flows_name() -> None:
+    # Given the template read as the local stack reads it (names as it creates them)
+    model = read_stack(ROOT / "template.yaml", StackSettings(stack_name="flow-manager"))
+    # Then none of its machines is named <stack>_..., the form of a flow's machine,
+    # and none gets its name from the template (CloudFormation's generated names
+    # are <LogicalId>-<suffix>, which cannot have that form either)
+    assert model.state_machines
+    for machine in model.state_machines.values():
+        assert not machine.name.startswith("flow-manager_"), machine.name
+    for machine_id in resources_of_type(TEMPLATE, "AWS::Serverless::StateMachine"):
+        assert "Name" not in RESOURCES[machine_id]["Properties"], machine_id
 
 
 def test_api_may_pass_the_flow_role_to_step_functions_only() -> None:

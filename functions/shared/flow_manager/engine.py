@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
+# DESIGN §11: a machine is named <stack>_<flow id>. CloudFormation stack names never
+# contain "_", so no flow id of one stack can name another stack's machine (stack
+# "flow-manager", flow "prod-x" is "flow-manager_prod-x", not a machine of stack
+# "flow-manager-prod"), and the IAM resource stateMachine:<stack>_* is this stack's alone.
+SEPARATOR = "_"
+PREFIX_PATTERN = r"^[A-Za-z][-A-Za-z0-9]{0,127}_$"  # a stack name (≤ 128), then "_"
+# Set on every machine this service creates: a machine under a flow's name without it
+# (made by someone else) is never updated or deleted through the API.
+FLOW_ID_TAG = "flow-manager:flow-id"
+
 SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
 
@@ -64,6 +74,7 @@ class Engine:
     # ---- names -----------------------------------------------------------------------
 
     def state_machine_name(self, flow_id: str) -> str:
+        """`<stack>_<flow id>`: Settings holds the prefix to PREFIX_PATTERN."""
         return f"{self.prefix}{flow_id}"
 
     def state_machine_arn(self, flow_id: str) -> str:
@@ -113,14 +124,47 @@ class Engine:
                 type=flow_type,  # type: ignore[arg-type]
                 publish=True,
                 versionDescription=description[:256],
+                tags=[{"key": FLOW_ID_TAG, "value": flow_id}],
             )
         except Exception as exc:
             raise_if_unavailable(exc)
             _raise_if_refused(exc)
             if not is_client_error(exc, "StateMachineAlreadyExists"):
                 raise
+            self._refuse_unless_ours(flow_id)
             return self._update(flow_id, definition, description)
-        return created["stateMachineVersionArn"]
+        version_arn = created.get("stateMachineVersionArn")
+        if version_arn is None:
+            # moto answers a create of an existing name with that machine, unpublished
+            # and unchanged (AWS: StateMachineAlreadyExists): the same as above.
+            self._refuse_unless_ours(flow_id)
+            return self._update(flow_id, definition, description)
+        return version_arn
+
+    def _refuse_unless_ours(self, flow_id: str) -> None:
+        """A machine found under the flow's name is the flow's (a retried create got that
+        far) only if this service tagged it so; anything else holds the name: the id is
+        reserved, and the machine is left alone."""
+        arn = self.state_machine_arn(flow_id)
+        try:
+            tags = self._sfn.list_tags_for_resource(resourceArn=arn)["tags"]
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "ResourceNotFound"):
+                return  # deleted meanwhile: the update recreates it
+            raise
+        if {"key": FLOW_ID_TAG, "value": flow_id} not in tags:
+            name = self.state_machine_name(flow_id)
+            raise InvalidFlow(
+                [
+                    Problem(
+                        "flow.id",
+                        f"'{flow_id}' is reserved on this stack: its state machine name "
+                        f"{name} is taken by a state machine Flow Manager did not create; "
+                        "choose another id",
+                    )
+                ]
+            )
 
     def _update(self, flow_id: str, definition: str, description: str) -> str:
         try:

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flow_manager.catalog import parse_catalog
+from flow_manager.engine import PREFIX_PATTERN
 from flow_manager.errors import ConfigurationError, InvalidCatalog
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -24,7 +25,8 @@ class Settings(BaseModel):
 
     flows_table: Annotated[str, Field(min_length=1)]
     state_machine_role_arn: Annotated[str, Field(min_length=1)]
-    state_machine_prefix: str = "flow-manager-"
+    # `<stack name>_` (DESIGN §11): see engine.SEPARATOR.
+    state_machine_prefix: Annotated[str, Field(pattern=PREFIX_PATTERN)] = "flow-manager_"
     task_catalog: dict[str, str]
     region: Annotated[str, Field(min_length=1)] = "us-east-1"
     tracing_enabled: bool = False

@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[3]
 API_APP = ROOT / "functions" / "api" / "app.py"
 TASKS_DIR = ROOT / "functions" / "tasks"
-PREFIX = "flow-manager-"
+STACK = "flow-manager"
+PREFIX = f"{STACK}-"  # functions: the local stack's <stack>-<name>
+STATE_MACHINE_PREFIX = f"{STACK}_"  # flows' state machines: <stack>_<flow id>
 DEADLINE_SECONDS = 60.0  # generous: a slow machine must pass, a hang must not
 
 
@@ -297,7 +299,7 @@ def _api(
         "FLOWS_TABLE": tables["FlowsTable"],
         "DATA_TABLE": tables["DataTable"],
         "STATE_MACHINE_ROLE_ARN": ROLE_ARN,
-        "STATE_MACHINE_PREFIX": PREFIX,
+        "STATE_MACHINE_PREFIX": STATE_MACHINE_PREFIX,
         "TASK_CATALOG": json.dumps(catalog),
         "AWS_REGION": REGION,
         "RUN_WAIT_SECONDS": "10",

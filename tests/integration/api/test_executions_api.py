@@ -32,7 +32,8 @@ def test_start_answers_202_with_where_to_poll(api: Api) -> None:
     execution_id = answer.body["execution_id"]
     assert answer.headers["location"] == f"/executions/{execution_id}"
     assert answer.body["flow_version"] == 1
-    assert answer.body["execution_arn"].endswith(f":flow-manager-data_pipeline:{execution_id}")
+    arn = answer.body["execution_arn"]
+    assert arn.endswith(f":execution:flow-manager_data_pipeline:{execution_id}")
     api.wait(execution_id)
 
 

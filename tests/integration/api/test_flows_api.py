@@ -21,7 +21,8 @@ def test_create_answers_201_with_the_flow_its_location_and_etag(api: Api) -> Non
     assert answer.body["flow_id"] == "data_pipeline"
     assert answer.body["version"] == 1
     assert answer.body["tasks"] == ["task1", "task2", "task3"]
-    assert answer.body["state_machine_version_arn"].endswith(":flow-manager-data_pipeline:1")
+    version_arn = answer.body["state_machine_version_arn"]
+    assert version_arn.endswith(":stateMachine:flow-manager_data_pipeline:1")
     assert answer.body["message"] == "Flow data_pipeline created successfully"
 
 
@@ -310,7 +311,7 @@ def test_a_flow_id_too_long_for_the_deployments_state_machine_names_is_invalid(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a deployment whose state machine prefix leaves 30 characters for the id
-    monkeypatch.setenv("STATE_MACHINE_PREFIX", "p" * 50)
+    monkeypatch.setenv("STATE_MACHINE_PREFIX", "p" * 49 + "_")
     api.module.reset()
     # When a flow with a 40-character id is created
     answer = api.request("POST", "/flows", {"flow": chain("x" * 40)})
