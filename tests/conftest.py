@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from flow_manager.tasks import DEMO_SWITCHES_VARIABLE
 from tests.support.sfn import SfnHarness, moto_sfn
+
+
+@pytest.fixture(autouse=True)
+def demo_switches_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run with the sample tasks' demo switches on, as the local stack does
+    (DESIGN §11); a test of a deployed default turns them off itself."""
+    monkeypatch.setenv(DEMO_SWITCHES_VARIABLE, "enabled")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,15 @@ def register(subparsers: Any) -> None:
         type=_positive,
         default=4,
         help="at most this many warm workers per function (default 4)",
+    )
+    serve.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as for sam (default: "
+        + " ".join(f"{k}={v}" for k, v in LOCAL_PARAMETERS.items())
+        + "; the rest take the template's Default)",
     )
     serve.add_argument("--verbose", action="store_true", help="also log every request to moto")
     serve.set_defaults(func=_guarded(serve_command))
@@ -190,16 +199,42 @@ def find_template(explicit: Path | None) -> Path:
     raise CommandError("no template.yaml here or above: pass --template PATH")
 
 
+# The local stack is for trying flows out: the sample tasks' demo switches are on
+# (a deployed stack's default is off). Like samconfig's local_start_api overrides.
+LOCAL_PARAMETERS: dict[str, str] = {"DemoSwitches": "enabled"}
+
+
+def local_parameters(declared: Iterable[str], overrides: Sequence[str]) -> dict[str, str]:
+    """LOCAL_PARAMETERS that the template declares, with `KEY=VALUE` overrides (sam's
+    --parameter-overrides form; read_stack refuses an undeclared or disallowed one)."""
+    names = set(declared)
+    parameters = {k: v for k, v in LOCAL_PARAMETERS.items() if k in names}
+    for item in overrides:
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise CommandError(f"--parameter-overrides takes KEY=VALUE, got {item!r}")
+        parameters[key.strip()] = value
+    return parameters
+
+
 def serve_command(args: argparse.Namespace) -> int:
     from flow_manager_local.stack import StackOptions, serve
-    from flow_manager_local.template import StackSettings
+    from flow_manager_local.template import StackSettings, TemplateError, load_template
 
+    template = find_template(args.template)
+    try:
+        declared = load_template(template).get("Parameters") or {}
+    except TemplateError as exc:
+        raise CommandError(str(exc)) from None
     options = StackOptions(
-        template=find_template(args.template),
+        template=template,
         port=args.port,
         moto_port=args.moto_port,
         max_workers=args.concurrency,
-        settings=StackSettings(stack_name=args.stack_name),
+        settings=StackSettings(
+            stack_name=args.stack_name,
+            parameters=local_parameters(declared, args.parameter_overrides),
+        ),
         verbose=args.verbose,
     )
     return serve(options)

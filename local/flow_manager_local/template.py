@@ -673,7 +673,22 @@ class _StackReader:
             if resource.get("Type") in types and self.r.resource_enabled(logical_id):
                 yield logical_id, resource.get("Properties") or {}
 
+    def _check_parameters(self) -> None:
+        """What CloudFormation refuses: a value for no parameter, or one not allowed."""
+        declared = self.template.get("Parameters") or {}
+        for name, value in self.settings.parameters.items():
+            if name not in declared:
+                known = ", ".join(declared) or "none"
+                raise TemplateError(f"parameter {name} is not in the template (it has: {known})")
+            allowed = (declared[name] or {}).get("AllowedValues")
+            if allowed is not None and value not in [_scalar_to_string(a) for a in allowed]:
+                raise TemplateError(
+                    f"parameter {name}={value}: allowed values are "
+                    f"{', '.join(_scalar_to_string(a) for a in allowed)}"
+                )
+
     def read(self) -> StackModel:
+        self._check_parameters()
         layers = {lid: self._layer(lid, props) for lid, props in self._enabled(LAYER_TYPES)}
         roles = {lid: self._role(lid, props) for lid, props in self._enabled(ROLE_TYPES)}
         functions: dict[str, FunctionSpec] = {}

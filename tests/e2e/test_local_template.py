@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flow_manager_local.template import StackSettings, TemplateError, read_stack
+from flow_manager_local.commands import local_parameters
+from flow_manager_local.template import StackSettings, TemplateError, load_template, read_stack
 from tests.e2e.support import ROOT, local_only
 
 pytestmark = local_only
@@ -124,3 +125,41 @@ def test_a_reference_to_nothing_is_an_error_naming_where(tmp_path: Path) -> None
     # When it is read / Then the error says which value and why
     with pytest.raises(TemplateError, match=r"Resources\.Fn\.Properties\.Environment.*Missing"):
         read_stack(path)
+
+
+def test_the_local_stack_enables_the_demo_switches_for_every_function() -> None:
+    # Given the parameters `flow-manager serve` gives the template by default
+    declared = load_template(TEMPLATE)["Parameters"]
+    settings = StackSettings(parameters=local_parameters(declared, []))
+    # Then every function sees DEMO_SWITCHES=enabled
+    for function in read_stack(TEMPLATE, settings).functions.values():
+        assert function.environment["DEMO_SWITCHES"] == "enabled", function.logical_id
+
+
+def test_the_templates_default_leaves_demo_switches_disabled() -> None:
+    functions = read_stack(TEMPLATE).functions
+    assert {f.environment["DEMO_SWITCHES"] for f in functions.values()} == {"disabled"}
+
+
+def test_parameter_overrides_replace_the_local_defaults() -> None:
+    declared = load_template(TEMPLATE)["Parameters"]
+    parameters = local_parameters(declared, ["DemoSwitches=disabled", "LogLevel=DEBUG"])
+    assert parameters == {"DemoSwitches": "disabled", "LogLevel": "DEBUG"}
+
+
+def test_local_defaults_apply_only_to_parameters_the_template_declares() -> None:
+    assert local_parameters({"Other": {}}, []) == {}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"DemoSwitch": "enabled"}, "parameter DemoSwitch is not in the template"),
+        ({"DemoSwitches": "on"}, "DemoSwitches=on: allowed values are enabled, disabled"),
+    ],
+)
+def test_a_parameter_cloudformation_would_refuse_stops_the_local_stack(
+    parameters: dict[str, str], message: str
+) -> None:
+    with pytest.raises(TemplateError, match=message):
+        read_stack(TEMPLATE, StackSettings(parameters=parameters))

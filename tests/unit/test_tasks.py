@@ -267,7 +267,7 @@ def test_demo_raise_true_raises_demo_error() -> None:
 
 
 def test_demo_raise_with_an_invalid_name_is_a_task_failure() -> None:
-    with pytest.raises(TaskFailure, match="raise must be true or an error name"):
+    with pytest.raises(TaskFailure, match="raise: must be true, false or an error name"):
         apply_demo_parameters(demo({"raise": "not a name!"}))
 
 
@@ -315,6 +315,59 @@ def test_demo_switch_in_the_context_applies_to_its_task_only() -> None:
 
 def test_no_demo_switch_does_nothing() -> None:
     apply_demo_parameters(demo({"multiplier": 2}))
+
+
+@pytest.mark.parametrize(
+    "name", ["Lambda.ServiceException", "States.Timeout", "States.ALL", "Sandbox.Timedout"]
+)
+def test_demo_raise_cannot_impersonate_lambda_or_states_errors(name: str) -> None:
+    # Given raise naming an error Step Functions or the task's Retry treat specially
+    # When the task acts on it
+    # Then it raises nothing: a failure result says why
+    with pytest.raises(TaskFailure, match=r"no '\.': Lambda\.\* and States\.\*"):
+        apply_demo_parameters(demo({"raise": name}))
+
+
+def test_demo_raise_name_longer_than_64_characters_is_a_task_failure() -> None:
+    with pytest.raises(TaskFailure, match="raise: must be"):
+        apply_demo_parameters(demo({"raise": "E" * 65}))
+
+
+def test_an_unknown_switch_in_the_context_is_a_task_failure_naming_it() -> None:
+    # Given context.demo.task2 with a misspelt switch (a start from the console skips
+    # the API's check)
+    task = demo({}, context={"demo": {"task2": {"fial": True}}})
+    # Then the task fails, naming the switch and what was meant
+    with pytest.raises(TaskFailure, match=r"fial: unknown switch \(did you mean 'fail'\?\)"):
+        apply_demo_parameters(task)
+
+
+def test_demo_switches_are_refused_when_the_stack_disables_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stack deployed with DemoSwitches=disabled (the template's default)
+    monkeypatch.setenv("DEMO_SWITCHES", "disabled")
+    # When a task's parameters or the context ask for a switch
+    # Then nothing raises or sleeps: the task fails saying the switches are disabled
+    with pytest.raises(TaskFailure, match="demo switches are disabled on this stack"):
+        apply_demo_parameters(demo({"raise": "DatabaseUnavailable"}))
+    with pytest.raises(TaskFailure, match=r"disabled.*: fail not acted on"):
+        apply_demo_parameters(demo({}, context={"demo": {"task2": {"fail": True}}}))
+
+
+def test_demo_switches_are_off_when_the_environment_does_not_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEMO_SWITCHES")
+    with pytest.raises(TaskFailure, match="disabled"):
+        apply_demo_parameters(demo({"fail_attempts": 3}))
+
+
+def test_a_task_without_switches_works_when_the_stack_disables_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_SWITCHES", "disabled")
+    apply_demo_parameters(demo({"multiplier": 2}, context={"demo": {"task1": {"fail": True}}}))
 
 
 # ---- cold start ---------------------------------------------------------------------------

@@ -81,6 +81,32 @@ def test_api_function_gets_the_environment_the_api_reads() -> None:
     assert sub_text(API_ENVIRONMENT["STATE_MACHINE_PREFIX"]) == "${AWS::StackName}_"
 
 
+def test_demo_switches_are_a_parameter_off_by_default() -> None:
+    parameter = TEMPLATE["Parameters"]["DemoSwitches"]
+    assert parameter["AllowedValues"] == ["enabled", "disabled"]
+    assert parameter["Default"] == "disabled"
+
+
+def test_every_function_gets_the_demo_switches_setting() -> None:
+    # Given Globals (the API checks context.demo with it, the sample tasks obey it)
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DEMO_SWITCHES"] == {"Ref": "DemoSwitches"}
+    # And no function replaces it with a value of its own
+    for function in FUNCTIONS.values():
+        own = (function["Properties"].get("Environment") or {}).get("Variables", {})
+        assert "DEMO_SWITCHES" not in own
+
+
+def test_samconfigs_local_runs_enable_demo_switches_and_deployments_do_not() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    for command in ("local_invoke", "local_start_api"):
+        overrides = config["default"][command]["parameters"]["parameter_overrides"]
+        assert "DemoSwitches=enabled" in overrides.split()
+    for env in ("default", "prod"):
+        overrides = config[env]["deploy"]["parameters"]["parameter_overrides"]
+        assert "DemoSwitches=enabled" not in overrides.split()
+
+
 def test_store_data_writes_to_the_data_table() -> None:
     properties = RESOURCES["StoreDataFunction"]["Properties"]
     assert properties["Environment"]["Variables"]["DATA_TABLE"] == {"Ref": "DataTable"}

@@ -30,6 +30,7 @@ from flow_manager.errors import (
     Problem,
 )
 from flow_manager.flows import Flows, Saved
+from flow_manager.model import Flow
 from flow_manager.paging import decode_token, encode_token
 from flow_manager.reports import (
     SFN_STATUS_OF,
@@ -40,8 +41,8 @@ from flow_manager.reports import (
     build_report,
     iso,
 )
-from flow_manager.store import ExecutionRecord
-from flow_manager.validation import check_context
+from flow_manager.store import ExecutionRecord, FlowHead
+from flow_manager.validation import check_context, check_demo
 
 # Fixed forever: execution ids derived from Idempotency-Keys must not change on upgrade.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c5e-4a7d-4f0e-9a51-3c0d2f9b8e17")
@@ -91,6 +92,7 @@ class Executions:
         check_context(context)
         _check_key(idempotency_key)
         head = self.flows.head(flow_id)
+        self._check_demo(head, context)
         execution_input = json.dumps(
             context, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
@@ -126,6 +128,17 @@ class Executions:
             new = False
         described = self.engine.describe(record.execution_arn) or {}
         return Started(self._summary(record, described), new=new and existing is None)
+
+    def _check_demo(self, head: FlowHead, context: object) -> None:
+        """context.demo names the tasks of the version that will run: read it only then."""
+        if not isinstance(context, dict) or "demo" not in context:
+            return
+        tasks: list[str] = []
+        if self.flows.settings.demo_switches:
+            version = self.store.get_version(head.flow_id, head.current_version)
+            if version is not None:
+                tasks = [t.name for t in Flow.model_validate_json(version.document).tasks]
+        check_demo(context, tasks, enabled=self.flows.settings.demo_switches)
 
     # ---- read ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flow_manager.catalog import parse_catalog
 from flow_manager.engine import PREFIX_PATTERN
 from flow_manager.errors import ConfigurationError, InvalidCatalog
+from flow_manager.tasks import demo_switches_enabled
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -30,6 +31,8 @@ class Settings(BaseModel):
     task_catalog: dict[str, str]
     region: Annotated[str, Field(min_length=1)] = "us-east-1"
     tracing_enabled: bool = False
+    # DEMO_SWITCHES (the template's DemoSwitches): whether context.demo may be used.
+    demo_switches: bool = False
     # The seeds' run routes answer with the result when the execution ends within this
     # time, else 202 with where to poll. API Gateway gives a request 29 s in all.
     run_wait_seconds: Annotated[float, Field(ge=0, le=25)] = 20.0
@@ -53,6 +56,7 @@ class Settings(BaseModel):
             "state_machine_role_arn": env["STATE_MACHINE_ROLE_ARN"],
             "task_catalog": catalog,
             "tracing_enabled": env.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in _TRUE,
+            "demo_switches": demo_switches_enabled(env),
         }
         optional = {
             "state_machine_prefix": "STATE_MACHINE_PREFIX",

@@ -28,7 +28,8 @@ Step Functions' Catch stored `{"Error", "Cause"}` for it; handlers see a `TaskRe
 with status "failure" and error "<Error>: <message>" instead.
 
 `apply_demo_parameters(task)` gives sample tasks their documented switches to fail,
-raise, fail a number of attempts, or sleep (see functions/tasks/README.md).
+raise, fail a number of attempts, or sleep (see functions/tasks/README.md), on a stack
+whose template enables them (DEMO_SWITCHES=enabled; otherwise a switch is a failure).
 
 A result that would not fit in the execution's state (Step Functions carries 256 KiB,
 and States.DataLimitExceeded cannot be caught) is answered as a failure saying so.
@@ -57,12 +58,15 @@ from pydantic_core import to_jsonable_python
 from flow_manager.model import MAX_PAYLOAD_BYTES, TaskEvent, TaskResult
 
 __all__ = [
+    "DEMO_SWITCHES",
     "DemoError",
     "SimulatedTransientError",
     "TaskFailure",
     "TaskInput",
     "apply_demo_parameters",
     "demo_settings",
+    "demo_switch_problem",
+    "demo_switches_enabled",
     "normalise_result",
     "task_handler",
 ]
@@ -335,9 +339,18 @@ def _configure_logging() -> None:
 
 # ---- Demo switches of the sample tasks ------------------------------------------------
 
-_ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,127}$")
+# The template's DemoSwitches parameter, as every function's environment has it. Off
+# unless a stack says "enabled": on a deployed stack any caller could otherwise make
+# tasks fail, raise or sleep (DESIGN §11).
+DEMO_SWITCHES_VARIABLE = "DEMO_SWITCHES"
+# An identifier: no "." so a raised name cannot pass for Lambda.*, States.*, Sandbox.*
+# or Runtime.* errors, which Step Functions and the task's Retry treat specially.
+_ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_DEMO_SLEEP_SECONDS = 900.0  # Lambda's longest timeout
-_DEMO_KEYS = ("sleep_seconds", "fail_attempts", "raise", "fail")
+DEMO_SWITCHES = ("sleep_seconds", "fail_attempts", "raise", "fail")
+DEMO_DISABLED = (
+    "demo switches are disabled on this stack (template parameter DemoSwitches=disabled)"
+)
 
 
 class DemoError(Exception):
@@ -357,16 +370,48 @@ def _error_class(name: str) -> type[DemoError]:
     return type(name, (DemoError,), {"__module__": __name__})
 
 
+def demo_switches_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get(DEMO_SWITCHES_VARIABLE, "").strip().lower() == "enabled"
+
+
+def demo_switch_problem(switch: str, value: Any) -> str | None:
+    """What is wrong with one switch's value, or None. The API checks `context.demo`
+    with it before a start; the SDK checks again (a console start skips the API)."""
+    if value is None and switch in DEMO_SWITCHES:
+        return None  # null: the switch is off
+    if switch == "sleep_seconds":
+        if not _is_number(value) or not 0 <= value <= MAX_DEMO_SLEEP_SECONDS:
+            return f"must be a number from 0 to {MAX_DEMO_SLEEP_SECONDS:g}, got {value!r}"
+    elif switch == "fail_attempts":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"must be a whole number >= 0, got {value!r}"
+    elif switch == "raise":
+        if not (isinstance(value, bool) or (isinstance(value, str) and _ERROR_NAME.match(value))):
+            return (
+                "must be true, false or an error name: a letter, then up to 63 letters, "
+                "digits or '_' (no '.': Lambda.* and States.* errors cannot be raised), "
+                f"got {value!r}"
+            )
+    elif switch == "fail":
+        if not (isinstance(value, bool) or (isinstance(value, str) and value)):
+            return f"must be true, false or an error message, got {value!r}"
+    else:
+        return "unknown switch"
+    return None
+
+
 def demo_settings(task: TaskInput) -> dict[str, Any]:
     """The task's demo switches: its parameters, overridden by `context.demo.<task name>`.
 
     The context form lets one flow show every branch: start it with
     `{"demo": {"task2": {"fail": true}}}` to make task2 fail in that execution only.
+    Unknown keys of `context.demo.<task name>` are kept, so that they are refused.
     """
-    settings = {k: v for k, v in task.parameters.items() if k in _DEMO_KEYS}
+    settings = {k: v for k, v in task.parameters.items() if k in DEMO_SWITCHES}
     demo = task.context_value("demo")
     if isinstance(demo, Mapping) and isinstance(demo.get(task.task), Mapping):
-        settings.update({k: v for k, v in demo[task.task].items() if k in _DEMO_KEYS})
+        settings.update(demo[task.task])
     return settings
 
 
@@ -378,42 +423,44 @@ def apply_demo_parameters(task: TaskInput) -> None:
     - `raise: "Name"`     raise an exception of type Name (`true`: DemoError) (shows Catch);
     - `fail: true`        return a failure result (`fail: "message"` sets its error).
 
-    A malformed switch is a failure result that says which and why.
+    A malformed or unknown switch is a failure result that says which and why, and so
+    is any switch on a stack whose template leaves DemoSwitches disabled.
     """
     settings = demo_settings(task)
+    if not settings:
+        return
+    if not demo_switches_enabled():
+        raise TaskFailure(f"{DEMO_DISABLED}: {', '.join(sorted(settings))} not acted on")
+    for switch, value in settings.items():
+        problem = demo_switch_problem(switch, value)
+        if problem is not None:
+            suggestion = _closest(switch, DEMO_SWITCHES) if problem == "unknown switch" else ""
+            raise TaskFailure(f"demo switch {switch}: {problem}{suggestion}")
     sleep = settings.get("sleep_seconds")
     if sleep is not None:
-        if not _is_number(sleep) or not 0 <= sleep <= MAX_DEMO_SLEEP_SECONDS:
-            raise TaskFailure(
-                f"sleep_seconds must be a number from 0 to {MAX_DEMO_SLEEP_SECONDS:g}, "
-                f"got {sleep!r}"
-            )
         time.sleep(float(sleep))
     attempts = settings.get("fail_attempts")
-    if attempts is not None:
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
-            raise TaskFailure(f"fail_attempts must be a whole number >= 0, got {attempts!r}")
-        if task.retry_count < attempts:
-            raise SimulatedTransientError(
-                f"attempt {task.retry_count + 1} of {task.task} fails on purpose "
-                f"(fail_attempts={attempts}: the first {attempts} attempts fail)"
-            )
+    if attempts is not None and task.retry_count < attempts:
+        raise SimulatedTransientError(
+            f"attempt {task.retry_count + 1} of {task.task} fails on purpose "
+            f"(fail_attempts={attempts}: the first {attempts} attempts fail)"
+        )
     error_name = settings.get("raise")
     if error_name not in (None, False):
-        name = "DemoError" if error_name is True else error_name
-        if not isinstance(name, str) or not _ERROR_NAME.match(name):
-            raise TaskFailure(
-                "raise must be true or an error name (letters, digits, '_' and '.'), "
-                f"got {error_name!r}"
-            )
+        name = "DemoError" if error_name is True else str(error_name)
         raise _error_class(name)(f"{task.task} raised {name} on purpose (parameter raise)")
     fail = settings.get("fail")
     if fail is True:
         raise TaskFailure(f"{task.task} failed on purpose (fail=true)")
     if isinstance(fail, str) and fail:
         raise TaskFailure(fail)
-    if fail not in (None, False):
-        raise TaskFailure(f"fail must be true or an error message, got {fail!r}")
+
+
+def _closest(word: str, candidates: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _is_number(value: Any) -> bool:

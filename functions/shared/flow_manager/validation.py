@@ -28,6 +28,7 @@ from flow_manager.model import (
     RetryPolicy,
     Task,
 )
+from flow_manager.tasks import DEMO_DISABLED, DEMO_SWITCHES, demo_switch_problem
 
 # Seed 000 wraps the flow: {"flow_data": {"flow": {...}}}. Its clients must work as they are.
 _WRAPPERS = ("flow_data",)
@@ -62,6 +63,59 @@ def check_context(context: object) -> None:
             "(Step Functions' payload limit): pass references to large data instead",
             "context",
         )
+
+
+def check_demo(context: object, task_names: Sequence[str], *, enabled: bool) -> None:
+    """`context.demo` (the sample tasks' demo switches, DESIGN §11), before a start:
+    refused when the stack disables the switches; else every task name, switch and
+    value must be one that acts, so a typo is not silently a normal run."""
+    if not isinstance(context, Mapping) or "demo" not in context:
+        return
+    if not enabled:
+        raise InvalidContext(
+            f"{DEMO_DISABLED}: start without context.demo, or deploy with DemoSwitches=enabled",
+            "context.demo",
+        )
+    problems = demo_problems(context["demo"], task_names)
+    if problems:
+        error = InvalidContext(
+            f"context.demo is invalid: {'; '.join(map(str, problems))}", problems[0].location
+        )
+        error.details = list(problems)
+        raise error
+
+
+def demo_problems(demo: object, task_names: Sequence[str]) -> list[Problem]:
+    where = "context.demo"
+    if not isinstance(demo, Mapping):
+        return [
+            Problem(where, f"must be an object of task name → switches, got {_json_type(demo)}")
+        ]
+    problems: list[Problem] = []
+    for task, switches in demo.items():
+        location = f"{where}.{task}"
+        if task not in task_names:
+            hint = (
+                did_you_mean(str(task), task_names)
+                or f" (the flow's tasks: {', '.join(task_names)})"
+            )
+            problems.append(Problem(location, f"unknown task{hint}"))
+            continue
+        if not isinstance(switches, Mapping):
+            problems.append(
+                Problem(location, f"must be an object of switches, got {_json_type(switches)}")
+            )
+            continue
+        for switch, value in switches.items():
+            problem = demo_switch_problem(str(switch), value)
+            if problem == "unknown switch":
+                hint = did_you_mean(str(switch), DEMO_SWITCHES) or (
+                    f" (switches: {', '.join(DEMO_SWITCHES)})"
+                )
+                problem += hint
+            if problem is not None:
+                problems.append(Problem(f"{location}.{switch}", problem))
+    return problems
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
