@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -298,6 +299,7 @@ def test_fetch_limit_keeps_the_first_records() -> None:
 
 
 class _JsonServer(BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []  # every path asked for, to show nothing was
     routes: ClassVar[dict[str, tuple[int, bytes]]] = {
         "/list": (200, b'[{"id": "u1", "value": 4}]'),
         "/object": (200, b'{"items": [{"id": "u2", "value": 5}], "next": null}'),
@@ -308,6 +310,12 @@ class _JsonServer(BaseHTTPRequestHandler):
     }
 
     def do_GET(self) -> None:
+        self.requests.append(self.path)
+        if self.path.startswith("/redirect?to="):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/redirect?to="))
+            self.end_headers()
+            return
         status, body = self.routes.get(self.path, (404, b""))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -328,13 +336,31 @@ def server_url() -> Iterator[str]:
     server.server_close()
 
 
-def test_fetch_reads_a_json_list_from_the_url(server_url: str) -> None:
-    data = invoke("fetch_data", event(parameters={"url": f"{server_url}/list"}))["data"]
+@pytest.fixture
+def allowed_server(server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The local test server, on a stack that allows fetching from loopback."""
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1/32")
+    return server_url
+
+
+@pytest.fixture
+def no_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything opens a connection (the refusal must come first)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a connection was attempted: {args}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_fetch_reads_a_json_list_from_the_url(allowed_server: str) -> None:
+    data = invoke("fetch_data", event(parameters={"url": f"{allowed_server}/list"}))["data"]
     assert (data["source"], data["records"]) == ("url", [{"id": "u1", "value": 4}])
 
 
-def test_fetch_reads_the_list_inside_a_json_object(server_url: str) -> None:
-    data = invoke("fetch_data", event(parameters={"url": f"{server_url}/object"}))["data"]
+def test_fetch_reads_the_list_inside_a_json_object(allowed_server: str) -> None:
+    data = invoke("fetch_data", event(parameters={"url": f"{allowed_server}/object"}))["data"]
     assert data["records"] == [{"id": "u2", "value": 5}]
 
 
@@ -367,20 +393,23 @@ def test_store_prefers_records_given_in_parameters() -> None:
     ],
 )
 def test_fetch_url_answers_that_retrying_cannot_fix_are_failures(
-    server_url: str, path: str, error: str
+    allowed_server: str, path: str, error: str
 ) -> None:
-    answer = invoke("fetch_data", event(parameters={"url": f"{server_url}{path}"}))
+    answer = invoke("fetch_data", event(parameters={"url": f"{allowed_server}{path}"}))
     assert answer["status"] == "failure"
     assert error in answer["error"]
 
 
-def test_fetch_url_server_error_raises_source_unavailable(server_url: str) -> None:
+def test_fetch_url_server_error_raises_source_unavailable(allowed_server: str) -> None:
     with pytest.raises(Exception, match="answered 503") as raised:
-        invoke("fetch_data", event(parameters={"url": f"{server_url}/broken"}))
+        invoke("fetch_data", event(parameters={"url": f"{allowed_server}/broken"}))
     assert type(raised.value).__name__ == "SourceUnavailable"
 
 
-def test_fetch_unreachable_url_raises_source_unavailable() -> None:
+def test_fetch_unreachable_url_raises_source_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
     # Given a port nothing listens on
     with ThreadingHTTPServer(("127.0.0.1", 0), _JsonServer) as closed:
         port = closed.server_address[1]
@@ -391,6 +420,123 @@ def test_fetch_unreachable_url_raises_source_unavailable() -> None:
 
 def test_fetch_refuses_urls_that_are_not_http() -> None:
     answer = invoke("fetch_data", event(parameters={"url": "file:///etc/passwd"}))
+    assert answer["status"] == "failure"
+    assert "must be an http(s) URL" in answer["error"]
+
+
+def test_fetch_refuses_a_loopback_server_by_default(server_url: str) -> None:
+    # Given a stack that allows no private hosts (the template's default)
+    _JsonServer.requests.clear()
+    # When a flow fetches from a server on 127.0.0.1
+    answer = invoke("fetch_data", event(parameters={"url": f"{server_url}/list"}))
+    # Then the task fails saying why, and the server was never asked
+    assert answer["status"] == "failure"
+    assert "refused: 127.0.0.1 is a loopback address" in answer["error"]
+    assert "FetchAllowedHosts" in answer["error"]
+    assert _JsonServer.requests == []
+
+
+def test_fetch_allows_a_host_the_stack_names(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack that allows the host name localhost
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "intranet.example, localhost")
+    url = server_url.replace("127.0.0.1", "localhost") + "/list"
+    # When a flow fetches from it / Then it is fetched
+    answer = invoke("fetch_data", event(parameters={"url": url}))
+    assert answer["status"] == "success", answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://[::ffff:169.254.169.254]/", "link-local"),
+        ("http://[::ffff:127.0.0.1]:8080/", "loopback"),
+        ("http://[::1]/", "loopback"),
+        ("http://127.1.2.3/", "loopback"),
+        ("http://10.0.0.1/", "private"),
+        ("http://172.16.5.4/", "private"),
+        ("https://192.168.1.1/", "private"),
+        ("http://[fd00::1]/", "private"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://240.0.0.1/", "private"),  # 240/4 is reserved; Python counts it private too
+        ("http://100.64.0.1/", "not a public address"),  # shared address space (CGNAT)
+    ],
+)
+def test_fetch_refuses_non_public_addresses_without_connecting(
+    no_connections: None, url: str, kind: str
+) -> None:
+    answer = invoke("fetch_data", event(parameters={"url": url}))
+    assert answer["status"] == "failure"
+    assert "refused" in answer["error"]
+    assert kind in answer["error"]
+
+
+def test_fetch_refuses_a_name_that_resolves_to_a_private_address(
+    no_connections: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a public-looking name whose DNS answer includes a private address
+    answers = [("93.184.215.14", 80), ("10.1.2.3", 80)]
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", a) for a in answers]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    # When a flow fetches from it / Then it is refused, naming the address
+    answer = invoke("fetch_data", event(parameters={"url": "http://data.example.com/x"}))
+    assert answer["status"] == "failure"
+    assert "data.example.com is a private address (10.1.2.3)" in answer["error"]
+
+
+def test_fetch_connects_to_the_address_it_checked_not_to_a_second_lookup(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a name that resolves to the (allowed) test server first, and to the
+    # metadata service on any later lookup (DNS rebinding)
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1/32")
+    port = int(server_url.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    # When a flow fetches from it
+    answer = invoke("fetch_data", event(parameters={"url": f"http://rebind.example:{port}/list"}))
+    # Then the name was looked up once, and the records came from the checked address
+    assert answer["status"] == "success", answer["error"]
+    assert lookups == ["rebind.example"]
+
+
+def test_fetch_follows_a_redirect_to_an_allowed_url(allowed_server: str) -> None:
+    url = f"{allowed_server}/redirect?to={allowed_server}/list"
+    answer = invoke("fetch_data", event(parameters={"url": url}))
+    assert answer["status"] == "success", answer["error"]
+    assert answer["data"]["records"] == [{"id": "u1", "value": 4}]
+
+
+def test_fetch_does_not_follow_a_redirect_to_a_refused_host(allowed_server: str) -> None:
+    # Given an allowed server that redirects to the instance metadata service
+    url = f"{allowed_server}/redirect?to=http://169.254.169.254/latest/meta-data/"
+    # When a flow fetches from it / Then the redirect is refused like a first URL
+    answer = invoke("fetch_data", event(parameters={"url": url}))
+    assert answer["status"] == "failure"
+    assert "http://169.254.169.254/latest/meta-data/ refused" in answer["error"]
+    assert "link-local" in answer["error"]
+
+
+def test_fetch_refuses_a_redirect_to_another_scheme(allowed_server: str) -> None:
+    answer = invoke(
+        "fetch_data", event(parameters={"url": f"{allowed_server}/redirect?to=file:///etc/passwd"})
+    )
     assert answer["status"] == "failure"
     assert "must be an http(s) URL" in answer["error"]
 

@@ -107,6 +107,13 @@ def test_samconfigs_local_runs_enable_demo_switches_and_deployments_do_not() -> 
         assert "DemoSwitches=enabled" not in overrides.split()
 
 
+def test_fetch_data_may_reach_only_public_hosts_unless_the_stack_allows_others() -> None:
+    parameter = TEMPLATE["Parameters"]["FetchAllowedHosts"]
+    assert parameter["Default"] == ""
+    variables = RESOURCES["FetchDataFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["FETCH_ALLOWED_HOSTS"] == {"Ref": "FetchAllowedHosts"}
+
+
 def test_store_data_writes_to_the_data_table() -> None:
     properties = RESOURCES["StoreDataFunction"]["Properties"]
     assert properties["Environment"]["Variables"]["DATA_TABLE"] == {"Ref": "DataTable"}
