@@ -1,12 +1,22 @@
 """The sample tasks' failure switches (functions/tasks/README.md), executed for real:
-every branch of DESIGN §4 shown through the API."""
+every branch of DESIGN §4 shown through the API. They need a stack with
+DemoSwitches=enabled: the local stack has it; a deployed stack's default does not
+(set FLOW_MANAGER_DEMO_SWITCHES=enabled when yours does)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+import pytest
+
 from flow_manager_local.client import ApiClient
-from tests.e2e.support import run_to_end, task
+from tests.e2e.support import DEPLOYED, json_body, run_to_end, task
+
+pytestmark = pytest.mark.skipif(
+    DEPLOYED and os.environ.get("FLOW_MANAGER_DEMO_SWITCHES") != "enabled",
+    reason="the deployed stack's demo switches are off (DemoSwitches' default)",
+)
 
 
 def test_a_task_told_to_fail_ends_the_flow_failed_naming_it(
@@ -95,3 +105,20 @@ def test_a_failure_routed_to_another_task_completes_the_flow(
     assert report["status"] == "completed"
     assert report["executed_tasks"] == ["fetch", "fallback"]
     assert report["task_results"]["fetch"]["status"] == "failure"
+
+
+def test_a_misspelt_switch_is_refused_before_anything_runs(
+    api: ApiClient, create_flow: Callable[..., str]
+) -> None:
+    # Given the pipeline on a stack with the demo switches on (the local stack's default)
+    flow_id = create_flow()
+    # When it is started with "fial" for task2
+    context = {"demo": {"task2": {"fial": True}}}
+    response = api.post(f"/flows/{flow_id}/executions", {"context": context})
+    # Then the start is refused, naming the switch and what was meant
+    assert response.status == 422
+    (problem,) = json_body(response)["error"]["details"]
+    assert problem == {
+        "location": "context.demo.task2.fial",
+        "message": "unknown switch (did you mean 'fail'?)",
+    }
