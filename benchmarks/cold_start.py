@@ -30,7 +30,7 @@ CATALOG = {
 ENVIRONMENT = {
     "FLOWS_TABLE": "FlowsTable",
     "STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/flow-manager",
-    "STATE_MACHINE_PREFIX": "flow-manager-",
+    "STATE_MACHINE_PREFIX": "flow-manager_",
     "TASK_CATALOG": json.dumps(CATALOG),
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
