@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import boto3
 
 from flow_manager_local.client import ApiClient
+from flow_manager_local.commands import local_parameters
 from flow_manager_local.launch import ROOT, LocalStackProcess, alive, descendants, start_local_stack
-from flow_manager_local.template import read_stack
+from flow_manager_local.template import StackSettings, load_template, read_stack
 from tests.e2e.support import json_body, local_only
 
 if TYPE_CHECKING:
@@ -46,8 +47,11 @@ def test_the_catalog_names_functions_that_exist_in_moto(
 def test_each_function_has_the_environment_the_template_gives_it(
     local_stack: LocalStackProcess,
 ) -> None:
-    # Given the template, resolved / When moto describes the API function
-    functions = read_stack(ROOT / "template.yaml").functions
+    # Given the template, resolved with the local stack's parameters (DemoSwitches on)
+    declared = load_template(ROOT / "template.yaml")["Parameters"]
+    settings = StackSettings(parameters=local_parameters(declared, []))
+    functions = read_stack(ROOT / "template.yaml", settings).functions
+    # When moto describes the API function
     expected = functions["ApiFunction"]
     described = _lambda(local_stack).get_function_configuration(FunctionName=expected.name)
     # Then its variables are the template's, the catalog naming the task functions' ARNs
