@@ -20,7 +20,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from flow_manager.catalog import ALIASES, SAMPLE_KINDS, logical_id
+from flow_manager.catalog import ALIASES, INTERNAL_KINDS, SAMPLE_KINDS, logical_id
 from flow_manager_local.template import StackSettings, read_stack
 from tests.support.template import (
     ROOT,
@@ -55,8 +55,8 @@ def test_task_catalog_maps_every_sample_kind_and_alias_to_its_function() -> None
     # Given TASK_CATALOG with each ${<LogicalId>.Arn} replaced by the logical id
     text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", sub_text(API_ENVIRONMENT["TASK_CATALOG"]))
     catalog = json.loads(text)
-    # Then it is catalog.py's kinds and aliases, each naming its kind's function
-    expected = {kind: logical_id(kind) for kind in SAMPLE_KINDS}
+    # Then it is catalog.py's kinds, aliases and internal kinds, each naming its function
+    expected = {kind: logical_id(kind) for kind in (*SAMPLE_KINDS, *INTERNAL_KINDS)}
     expected |= {alias: logical_id(kind) for alias, kind in ALIASES.items()}
     assert catalog == expected
 
@@ -260,7 +260,7 @@ def test_flow_role_may_invoke_the_catalog_functions_only() -> None:
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "lambda:InvokeFunction"
     expected: list[Any] = []
-    for kind in SAMPLE_KINDS:
+    for kind in (*SAMPLE_KINDS, *INTERNAL_KINDS):
         expected += [
             {"Fn::GetAtt": [logical_id(kind), "Arn"]},
             {"Fn::Sub": f"${{{logical_id(kind)}.Arn}}:*"},
@@ -277,12 +277,23 @@ def test_flow_role_is_assumable_by_step_functions_of_this_account_only() -> None
     }
 
 
+# IAM cannot scope these to a resource: the Service Authorization Reference lists no
+# resource type for them (cfn-lint's copy of it: cfnlint/data/AdditionalSpecs/Policies.json).
+UNSCOPABLE_ACTIONS = {"states:SendTaskSuccess"}
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
 def _state_resources() -> list[str]:
-    """Every ARN pattern ApiFunction's Step Functions statements name, as `!Sub` text."""
+    """Every ARN pattern ApiFunction's scoped Step Functions statements name, as `!Sub` text."""
     return [
         sub_text(resource)
         for statement in statements("ApiFunction")
         if any(str(a).startswith("states:") for a in statement["Action"])
+        and not set(_actions(statement)) <= UNSCOPABLE_ACTIONS
         for resource in statement["Resource"]
     ]
 
@@ -361,10 +372,40 @@ def test_api_may_pass_the_flow_role_to_step_functions_only() -> None:
     }
 
 
-def test_no_policy_statement_allows_every_resource() -> None:
+def test_no_policy_statement_allows_every_resource_but_the_unscopable_send_task_success() -> None:
     for function in FUNCTIONS:
         for statement in statements(function):
-            assert statement["Resource"] not in ("*", ["*"]), function
+            if statement["Resource"] in ("*", ["*"]):
+                actions = statement["Action"]
+                named = {actions} if isinstance(actions, str) else set(actions)
+                assert named <= UNSCOPABLE_ACTIONS, function
+
+
+def all_actions(function: str) -> set[str]:
+    found: set[str] = set()
+    for statement in statements(function):
+        actions = statement["Action"]
+        found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+def test_api_may_send_approval_decisions_but_not_task_failures() -> None:
+    actions = all_actions("ApiFunction")
+    assert "states:SendTaskSuccess" in actions
+    assert "states:SendTaskFailure" not in actions
+
+
+def test_approval_function_may_only_put_items_under_an_execution_of_the_flows_table() -> None:
+    properties = RESOURCES["ApprovalFunction"]["Properties"]
+    assert properties["CodeUri"] == "functions/approval"
+    assert properties["Environment"]["Variables"]["FLOWS_TABLE"] == {"Ref": "FlowsTable"}
+    (statement,) = statements("ApprovalFunction")
+    assert statement["Action"] == "dynamodb:PutItem"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FlowsTable", "Arn"]}
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["EXEC#*"]}
+    }
+    assert len(properties["Policies"]) == 1
 
 
 # ---- tables ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
+from flow_manager.catalog import user_kinds
 from flow_manager.settings import load_settings
 from routes.responses import errors, json_response, ok
 
@@ -47,6 +48,6 @@ def health() -> Response[Health]:
     responses={**ok(200, TaskCatalog, "The catalog"), **errors()},
 )
 def task_catalog() -> Response[TaskCatalog]:
-    catalog = load_settings().task_catalog
+    catalog = user_kinds(load_settings().task_catalog)  # internal kinds are not for flows
     kinds = [TaskKind(kind=k, function_arn=v) for k, v in sorted(catalog.items())]
     return json_response(200, TaskCatalog(tasks=kinds))

@@ -1,7 +1,10 @@
 """The task catalog: task kind → Lambda function ARN (DESIGN §6).
 
 Each sample kind is a function in template.yaml; the seeds' task names are aliases
-of them so the seeds' payloads run unchanged.
+of them so the seeds' payloads run unchanged. Internal kinds (`approval`, the
+ApprovalFunction that an approval task's state invokes with `.waitForTaskToken`) are in
+the catalog so the translator and `compile --catalog` can name their ARN, but no flow
+may name one as `task.function`: `user_kinds()` is what a flow may use.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from flow_manager.errors import InvalidCatalog
 Catalog = Mapping[str, str]
 
 SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data")
+APPROVAL_KIND = "approval"
+INTERNAL_KINDS: tuple[str, ...] = (APPROVAL_KIND,)
 ALIASES: Mapping[str, str] = {
     "task1": "fetch_data",
     "task2": "process_data",
@@ -30,10 +35,18 @@ def logical_id(kind: str) -> str:
 
 
 def sample_catalog(arn_for: Callable[[str], str]) -> dict[str, str]:
-    """The sample kinds and their aliases, each kind's ARN given by `arn_for(kind)`."""
+    """The sample kinds, their aliases and the internal kinds, each kind's ARN given by
+    `arn_for(kind)`."""
     catalog = {kind: arn_for(kind) for kind in SAMPLE_KINDS}
     catalog.update({alias: catalog[kind] for alias, kind in ALIASES.items()})
+    catalog.update({kind: arn_for(kind) for kind in INTERNAL_KINDS})
     return catalog
+
+
+def user_kinds(catalog: Catalog) -> dict[str, str]:
+    """The kinds a flow's task may name (`task.function`, or its name): all but the
+    internal ones, which only the translator uses."""
+    return {kind: arn for kind, arn in catalog.items() if kind not in INTERNAL_KINDS}
 
 
 def sam_catalog() -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, JsonValue
@@ -59,10 +59,24 @@ class ExecutionSummary(BaseModel):
     console_url: str | None = None
 
 
+class WaitingFor(BaseModel):
+    """An approval task that waits for a decision (POST /executions/{id}/approvals/{task})."""
+
+    task: str
+    since: str | None = Field(default=None, description="When the task started waiting.")
+    expires_at: str | None = Field(
+        default=None, description="When it fails with States.Timeout if nobody decides."
+    )
+    message: str | None = Field(default=None, description="The task's parameters.message.")
+
+
 class ExecutionReport(ExecutionSummary):
     """Seed 000's execution, extended: every task's result, timing and attempts."""
 
     current_task: str | None = None
+    waiting_for: WaitingFor | None = Field(
+        default=None, description="The approval the execution waits for, while it waits."
+    )
     failed_task: str | None = None
     executed_tasks: list[str] = Field(default_factory=list)
     task_results: dict[str, TaskReport] = Field(default_factory=dict)
@@ -111,6 +125,7 @@ def build_report(
             "end_time": iso(described.get("stopDate")),
         },
         current_task=tasks.current if status == "running" else None,
+        waiting_for=waiting_approval(events) if status == "running" else None,
         failed_task=failed_task,
         executed_tasks=list(tasks.order),
         task_results=results,
@@ -119,6 +134,51 @@ def build_report(
         error=error,
         cause=cause,
     )
+
+
+# ---- approvals ------------------------------------------------------------------------
+
+WAIT_FOR_TOKEN = ".waitForTaskToken"
+
+
+def waiting_approval(events: Sequence[Mapping[str, Any]]) -> WaitingFor | None:
+    """The task whose `.waitForTaskToken` call is scheduled and not yet over, from the
+    history alone: its TaskScheduled gives the start and the timeout, the payload the
+    message. Only approval tasks use the callback pattern (DESIGN §3.1)."""
+    waiting: WaitingFor | None = None
+    entered: str | None = None
+    for event in sorted(events, key=lambda e: int(e.get("id", 0))):
+        kind = event.get("type")
+        if kind == "TaskStateEntered":
+            entered = event["stateEnteredEventDetails"]["name"]
+        elif kind == "TaskScheduled" and entered is not None:
+            details = event.get("taskScheduledEventDetails") or {}
+            if not str(details.get("resource", "")).endswith(WAIT_FOR_TOKEN):
+                continue
+            since = event.get("timestamp")
+            timeout = details.get("timeoutInSeconds")
+            expires = (
+                since + timedelta(seconds=int(timeout))
+                if isinstance(since, datetime) and isinstance(timeout, int)
+                else None
+            )
+            waiting = WaitingFor(
+                task=entered,
+                since=iso(since) if isinstance(since, datetime) else None,
+                expires_at=iso(expires),
+                message=_message(details.get("parameters")),
+            )
+        elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateExited"):
+            waiting = None
+    return waiting
+
+
+def _message(parameters: object) -> str | None:
+    scheduled = _json(parameters)
+    payload = scheduled.get("Payload") if isinstance(scheduled, dict) else None
+    task_parameters = payload.get("parameters") if isinstance(payload, dict) else None
+    message = task_parameters.get("message") if isinstance(task_parameters, dict) else None
+    return message if isinstance(message, str) else None
 
 
 def task_error(result: Mapping[str, Any]) -> str:
