@@ -176,3 +176,78 @@ def test_times_are_iso_8601_utc_with_milliseconds() -> None:
     assert iso(datetime(2024, 1, 15, 11, 30, 0, 123456, tzinfo=UTC)) == "2024-01-15T11:30:00.123Z"
     assert iso(datetime(2024, 1, 15, 12, 0, tzinfo=UTC).astimezone()) == "2024-01-15T12:00:00.000Z"
     assert iso(None) is None
+
+
+# ---- a waiting approval ------------------------------------------------------------------
+
+
+def approval_scheduled(history: History, name: str, timeout: int | None) -> None:
+    """An approval task's state entered and its `.waitForTaskToken` call scheduled."""
+    history.add("TaskStateEntered", stateEnteredEventDetails={"name": name})
+    details: dict[str, Any] = {
+        "resourceType": "lambda",
+        "resource": "invoke.waitForTaskToken",
+        "parameters": json.dumps({"Payload": {"parameters": {"message": "Ship it?"}}}),
+    }
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    history.add("TaskScheduled", taskScheduledEventDetails=details)
+
+
+def test_a_running_execution_waiting_for_a_token_shows_waiting_for() -> None:
+    # Given a history whose last task scheduled a .waitForTaskToken call
+    history = History({})
+    history.task("fetch", ok())
+    approval_scheduled(history, "manager_ok", timeout=3600)
+    scheduled_at = history.clock
+    # When the report is built
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    # Then it says which task waits, since when, until when, and the task's message
+    assert report.waiting_for is not None
+    assert report.waiting_for.task == "manager_ok"
+    assert report.waiting_for.since == iso(scheduled_at)
+    assert report.waiting_for.expires_at == iso(scheduled_at + timedelta(seconds=3600))
+    assert report.waiting_for.message == "Ship it?"
+    assert report.current_task == "manager_ok"
+
+
+def test_a_waiting_approval_without_timeout_has_no_expiry() -> None:
+    history = History({})
+    approval_scheduled(history, "manager_ok", timeout=None)
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    assert report.waiting_for is not None
+    assert report.waiting_for.expires_at is None
+
+
+def test_an_ordinary_running_task_is_not_waiting_for_anything() -> None:
+    history = History({})
+    history.task("fetch", ok(), exit=False)
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    assert report.current_task == "fetch"
+    assert report.waiting_for is None
+
+
+def test_a_decided_approval_no_longer_waits_and_its_decision_is_its_result() -> None:
+    # Given an approval that was decided (its token's result recorded, the state exited)
+    history = History({})
+    approval_scheduled(history, "manager_ok", timeout=60)
+    decision = {"approved": True, "by": "local", "comment": None, "decided_at": "x"}
+    history.add("TaskSucceeded", taskSucceededEventDetails={})
+    history.state["results"]["manager_ok"] = ok(decision)
+    history.add(
+        "TaskStateExited",
+        stateExitedEventDetails={"name": "manager_ok", "output": json.dumps(history.state)},
+    )
+    history.task("ship", ok(), exit=False)
+    # When the report is built
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    # Then nothing waits, and the approval's result is the decision
+    assert report.waiting_for is None
+    assert report.task_results["manager_ok"].data == decision
+
+
+def test_an_ended_execution_waits_for_nothing() -> None:
+    history = History({})
+    approval_scheduled(history, "manager_ok", timeout=60)
+    report = build_report(summary(), history.described("ABORTED"), history.events)
+    assert report.waiting_for is None

@@ -279,6 +279,28 @@ def test_an_approval_decided_twice_answers_409_the_second_time_and_changes_nothi
     assert approving.approvals.get(execution_id, TASK) is None
 
 
+def test_a_decision_while_another_is_being_sent_answers_409_and_sends_nothing(
+    approving: Approving,
+) -> None:
+    # Given a waiting approval that another request has claimed (it is sending its decision)
+    execution_id = approving.start()
+    try:
+        approving.wait_until_waiting(execution_id)
+        waiting = approving.approvals.get(execution_id, TASK)
+        assert waiting is not None
+        assert approving.approvals.claim(waiting, int(time.time()))
+        # When a second decision arrives
+        answer = approving.decide(execution_id, {"approve": False})
+        # Then it is refused and the execution still waits for the first one
+        assert answer.status == 409, answer.text
+        assert "another request" in answer.body["error"]["message"]
+        report = approving.api.request("GET", f"/executions/{execution_id}").body
+        assert report["waiting_for"]["task"] == TASK
+        approving.approvals.release(waiting)
+    finally:
+        approving.finish(execution_id)
+
+
 def test_deciding_an_approval_of_an_unknown_execution_answers_404(approving: Approving) -> None:
     answer = approving.decide("no-such-execution", {"approve": True})
     assert answer.status == 404, answer.text
