@@ -46,7 +46,7 @@ class CommandError(Exception):
 
 
 def register(subparsers: Any) -> None:
-    """Add serve, run, status, flows and executions to the CLI's subparsers."""
+    """Add serve, run, status, flows, executions and approve to the CLI's subparsers."""
     serve = subparsers.add_parser(
         "serve",
         help="run the local stack (moto + the template's functions + the API) until Ctrl-C",
@@ -122,6 +122,8 @@ def register(subparsers: Any) -> None:
     executions.add_argument("--json", action="store_true", help="print the executions as JSON")
     _endpoint_argument(executions)
     executions.set_defaults(func=_guarded(executions_command))
+
+    register_approve(subparsers)
 
 
 def _endpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -451,6 +453,47 @@ def _pages(
         token = _field(body, "next_token") if isinstance(body, dict) else None
         if not token:
             return
+
+
+# ---- approve ----------------------------------------------------------------------------
+
+
+def register_approve(subparsers: Any) -> None:
+    approve = subparsers.add_parser(
+        "approve",
+        help="approve (or --reject) an approval task that waits",
+        description="Decide an approval task of a running execution: the task succeeds "
+        "(approved) or fails (rejected) with the decision as its result, and the flow "
+        "goes on along its condition.",
+    )
+    approve.add_argument("execution_id", metavar="EXECUTION_ID")
+    approve.add_argument("task", metavar="TASK", help="the approval task's name")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approving")
+    approve.add_argument("--comment", default=None, metavar="TEXT", help="why (kept in the result)")
+    approve.add_argument("--json", action="store_true", help="print the decision as JSON")
+    _endpoint_argument(approve)
+    approve.set_defaults(func=_guarded(approve_command))
+
+
+def approve_command(args: argparse.Namespace) -> int:
+    api = ApiClient.connect(args.endpoint)
+    body: dict[str, Any] = {"approve": not args.reject}
+    if args.comment is not None:
+        body["comment"] = args.comment
+    path = f"/executions/{segment(args.execution_id)}/approvals/{segment(args.task)}"
+    response = api.post(path, body)
+    _expect(response, f"deciding {args.task} of execution {args.execution_id}")
+    if args.json:
+        print(json.dumps(response.body, indent=2))
+        return EXIT_OK
+    decided = "rejected" if args.reject else "approved"
+    by = _field(response.body, "by")
+    print(
+        f"{decided} {args.task} of execution {args.execution_id}"
+        + (f" (by {by})" if by else "")
+        + f"; follow it with `flow-manager status {args.execution_id}`"
+    )
+    return EXIT_OK
 
 
 # ---- helpers ----------------------------------------------------------------------------

@@ -73,6 +73,18 @@ def task_line(name: str, result: Mapping[str, Any], width: int, *, marks: bool) 
     return "  ".join(parts)
 
 
+def approval_hint(report: Mapping[str, Any]) -> str | None:
+    """While an approval waits: which, until when, and the exact command that decides it."""
+    waiting = report.get("waiting_for")
+    if not isinstance(waiting, dict) or not waiting.get("task"):
+        return None
+    task = str(waiting["task"])
+    until = f" until {waiting['expires_at']}" if waiting.get("expires_at") else ""
+    message = f" ({waiting['message']})" if waiting.get("message") else ""
+    command = f"flow-manager approve {report.get('execution_id', '?')} {task}"
+    return f"waiting for approval {task}{message}{until}: {command} [--reject] [--comment TEXT]"
+
+
 def summary(report: Mapping[str, Any], *, marks: bool = False) -> list[str]:
     """The result of an execution: status, each task's outcome and duration, the failed task."""
     status = str(report.get("status", "unknown"))
@@ -90,6 +102,9 @@ def summary(report: Mapping[str, Any], *, marks: bool = False) -> list[str]:
         lines.append(
             "  " + task_line(name, results.get(name, {"status": "running"}), width, marks=marks)
         )
+    hint = approval_hint(report)
+    if hint is not None:
+        lines.append(hint)
     if report.get("failed_task"):
         lines.append(f"failed task: {report['failed_task']}")
     elif status in ("failed", "aborted", "timed_out") and report.get("error"):
@@ -106,6 +121,7 @@ class Progress:
         self._started: dict[str, float] = {}
         self._ended: set[str] = set()
         self._spinner = itertools.cycle(_SPINNER)
+        self._hinted: set[str] = set()
         self._pending_line = False
         self._width = 0
 
@@ -122,8 +138,17 @@ class Progress:
             if result.get("status") in ("success", "failure") and name not in self._ended:
                 self._ended.add(name)
                 self._write(task_line(name, result, self._width, marks=self.live))
+        self._hint_approval(report)
         if self.live:
             self._status_line(order)
+
+    def _hint_approval(self, report: Mapping[str, Any]) -> None:
+        """Say once per approval how to decide it (the run waits until someone does)."""
+        hint = approval_hint(report)
+        task = str((report.get("waiting_for") or {}).get("task", ""))
+        if hint is not None and task not in self._hinted:
+            self._hinted.add(task)
+            self._write(hint)
 
     def _status_line(self, order: list[str]) -> None:
         running = [t for t in order if t not in self._ended]
