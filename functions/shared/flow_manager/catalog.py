@@ -18,7 +18,7 @@ Catalog = Mapping[str, str]
 
 SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data")
 APPROVAL_KIND = "approval"
-INTERNAL_KINDS: tuple[str, ...] = (APPROVAL_KIND,)
+"""Internal kind (not a user's): the function that records an approval's task token."""
 ALIASES: Mapping[str, str] = {
     "task1": "fetch_data",
     "task2": "process_data",
@@ -35,30 +35,29 @@ def logical_id(kind: str) -> str:
 
 
 def sample_catalog(arn_for: Callable[[str], str]) -> dict[str, str]:
-    """The sample kinds, their aliases and the internal kinds, each kind's ARN given by
-    `arn_for(kind)`."""
+    """The sample kinds and their aliases, each kind's ARN given by `arn_for(kind)`."""
     catalog = {kind: arn_for(kind) for kind in SAMPLE_KINDS}
     catalog.update({alias: catalog[kind] for alias, kind in ALIASES.items()})
-    catalog.update({kind: arn_for(kind) for kind in INTERNAL_KINDS})
     return catalog
 
 
-def user_kinds(catalog: Catalog) -> dict[str, str]:
-    """The kinds a flow's task may name (`task.function`, or its name): all but the
-    internal ones, which only the translator uses."""
-    return {kind: arn for kind, arn in catalog.items() if kind not in INTERNAL_KINDS}
-
-
 def sam_catalog() -> dict[str, str]:
-    """ARNs as SAM `DefinitionSubstitutions` placeholders, for the files in statemachine/."""
-    return sample_catalog(lambda kind: "${" + logical_id(kind) + "Arn}")
+    """ARNs as SAM `DefinitionSubstitutions` placeholders, for the files in statemachine/
+    (the internal `approval` kind included: the ApprovalFunction of DESIGN §3.1)."""
+
+    def arn(kind: str) -> str:
+        return "${" + logical_id(kind) + "Arn}"
+
+    return {**sample_catalog(arn), APPROVAL_KIND: arn(APPROVAL_KIND)}
 
 
 def placeholder_catalog(region: str = "us-east-1", account: str = "123456789012") -> dict[str, str]:
     """Plausible ARNs for offline validation and compilation (the CLI's default)."""
-    return sample_catalog(
-        lambda kind: f"arn:aws:lambda:{region}:{account}:function:flow-manager-{kind}"
-    )
+
+    def arn(kind: str) -> str:
+        return f"arn:aws:lambda:{region}:{account}:function:flow-manager-{kind}"
+
+    return {**sample_catalog(arn), APPROVAL_KIND: arn(APPROVAL_KIND)}
 
 
 def parse_catalog(text: str, source: str = "catalog") -> dict[str, str]:
@@ -78,3 +77,14 @@ def parse_catalog(text: str, source: str = "catalog") -> dict[str, str]:
     if bad:
         raise InvalidCatalog(f"{source}: the ARN of {', '.join(map(repr, bad))} must be a string")
     return dict(raw)
+
+
+# ---- internal kinds ---------------------------------------------------------------------
+
+INTERNAL_KINDS: tuple[str, ...] = (APPROVAL_KIND,)
+
+
+def user_kinds(catalog: Catalog) -> dict[str, str]:
+    """The kinds a flow's task may name (`task.function`, or its name): all but the
+    internal ones, which only the translator uses (GET /tasks lists these)."""
+    return {kind: arn for kind, arn in catalog.items() if kind not in INTERNAL_KINDS}

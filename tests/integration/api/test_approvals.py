@@ -10,6 +10,7 @@ ApprovalFunction handler (functions/approval/app.py) and the real ApiFunction.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -147,7 +148,12 @@ def approval_module() -> ModuleType:
 
 
 @pytest.fixture
-def approving(api: Api, approval_module: ModuleType) -> Approving:
+def approving(api: Api, approval_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Approving:
+    # ApiFunction's catalog as the template gives it: with the internal approval kind
+    catalog = json.loads(os.environ["TASK_CATALOG"])
+    catalog[APPROVAL_KIND] = lambda_arn(function_name(APPROVAL_KIND))
+    monkeypatch.setenv("TASK_CATALOG", json.dumps(catalog))
+    api.module.reset()
     approval_module._store.cache_clear()  # the table of this test's environment
     api.harness.register(function_name(APPROVAL_KIND), approval_module.lambda_handler)
     flows_table = api.module.flows().store.table
