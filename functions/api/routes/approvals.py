@@ -29,6 +29,16 @@ class DecisionBody(BaseModel):
     )
 
 
+# Swagger UI's "Try it out" bodies (plain data, as routes/examples.py on the seeds' side).
+EXAMPLES = {
+    "approve": {"summary": "Approve", "value": {"approve": True, "comment": "within budget"}},
+    "reject": {
+        "summary": "Reject, saying why",
+        "value": {"approve": False, "comment": "too expensive"},
+    },
+}
+
+
 def caller() -> str:
     """Who decides: the IAM identity API Gateway verified (AuthMode=IAM). Without one,
     "local" on the local stack (a loopback client), else "anonymous"."""
@@ -62,7 +72,7 @@ def caller() -> str:
     },
 )
 def decide_approval(
-    execution_id: str, task: str, body: Annotated[DecisionBody, Body()]
+    execution_id: str, task: str, body: Annotated[DecisionBody, Body(openapi_examples=EXAMPLES)]
 ) -> Response[Decision]:
     decision = Approvals(executions()).decide(
         execution_id, task, approve=body.approve, comment=body.comment, by=caller()

@@ -413,3 +413,14 @@ def test_the_task_catalog_does_not_offer_the_internal_approval_kind(approving: A
     kinds = {t["kind"] for t in answer.body["tasks"]}
     assert APPROVAL_KIND not in kinds
     assert "fetch_data" in kinds
+
+
+def test_the_openapi_document_shows_the_decision_body_with_examples_and_the_409(
+    approving: Approving,
+) -> None:
+    spec = approving.api.request("GET", "/docs?format=json").body
+    operation = spec["paths"]["/executions/{execution_id}/approvals/{task}"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert examples["reject"]["value"] == {"approve": False, "comment": "too expensive"}
+    assert "ApprovalNotWaiting" in operation["responses"]["409"]["description"]
+    assert operation["tags"] == ["approvals"]
