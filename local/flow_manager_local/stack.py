@@ -31,7 +31,7 @@ from types import FrameType
 
 from moto.server import ThreadedMotoServer
 
-from flow_manager_local import moto_lambda, moto_versions
+from flow_manager_local import moto_dynamodb, moto_lambda, moto_versions
 from flow_manager_local.console import Console
 from flow_manager_local.gateway import Gateway, Route
 from flow_manager_local.provision import Clients, provision
@@ -170,8 +170,11 @@ class LocalStack:
         uninstall_hook = moto_lambda.install(self._dispatch)
         # The API starts executions on state machine versions, which moto cannot alone.
         uninstall_versions = moto_versions.install()
+        # The server is threaded: moto's transaction rollback must not undo other writes.
+        uninstall_dynamodb = moto_dynamodb.install()
 
         def uninstall() -> None:
+            uninstall_dynamodb()
             uninstall_versions()
             uninstall_hook()
 

@@ -30,7 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 
 from flow_manager import aws
 from flow_manager.catalog import SAMPLE_KINDS, sample_catalog
-from flow_manager_local import moto_versions
+from flow_manager_local import moto_dynamodb, moto_versions
 from flow_manager_local.moto_lambda import MOTO_CONFIG, install, scaled_retry_waits
 from tests.support.sfn import (
     FAKE_ENV,
@@ -308,7 +308,8 @@ def _api(
         monkeypatch.setenv(name, value)
     for kind, module in task_modules.items():
         sfn.register(function_name(kind), module.lambda_handler)
-    uninstall = moto_versions.install()
+    uninstall_versions = moto_versions.install()
+    uninstall_dynamodb = moto_dynamodb.install()  # tests that race requests in threads
     api_module.reset()
     api = Api(api_module, sfn, task_modules)
     try:
@@ -316,4 +317,5 @@ def _api(
     finally:
         api.release_all()  # held tasks must finish before the mock goes away
         api_module.reset()
-        uninstall()
+        uninstall_dynamodb()
+        uninstall_versions()
