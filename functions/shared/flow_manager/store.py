@@ -10,6 +10,10 @@
     EXEC#<id> / EXEC       execution id → ARN, flow, version, idempotency key;
                            gsi1 (EXECS#<flow id> / <created>#<id>) lists a flow's ids
 
+Pending items also carry `expires_at` (the table's TTL attribute), a day past their
+lease: DynamoDB deletes what a request abandoned (a Lambda killed mid-create) once
+no request can still be working on it. Publishing removes it.
+
 Every write is conditional, so two requests can never both win; the condition that
 failed comes back as `ConditionFailed` and the caller decides what it means. The
 DynamoDB client is created on first use: GET /health must not pay for boto3.
@@ -42,6 +46,8 @@ HEAD_SK = "FLOW"
 EXEC_SK = "EXEC"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+TTL_ATTRIBUTE = "expires_at"  # template.yaml: FlowsTable TimeToLiveSpecification
+PENDING_TTL_SECONDS = 24 * 3600  # after the lease: far longer than any request lives
 
 
 class ConditionFailed(Exception):
@@ -229,7 +235,7 @@ class FlowStore:
                         "#name = :name, updated_at = :updated, state_machine_arn = :sm, "
                         "current_version_arn = :version_arn, flow_type = :type, "
                         "gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, content_hash = :hash "
-                        "REMOVE lease_until",
+                        "REMOVE lease_until, expires_at",
                         "ConditionExpression": condition,
                         "ExpressionAttributeNames": {"#state": "state", "#name": "name"},
                         "ExpressionAttributeValues": values,
@@ -240,7 +246,8 @@ class FlowStore:
                         "TableName": self.table,
                         "Key": _key(flow_pk(head.flow_id), version_sk(version.version)),
                         "UpdateExpression": "SET #status = :published, "
-                        "state_machine_version_arn = :version_arn REMOVE lease_until",
+                        "state_machine_version_arn = :version_arn "
+                        "REMOVE lease_until, expires_at",
                         "ConditionExpression": "#status = :pending AND content_hash = :hash",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
@@ -453,6 +460,8 @@ def _head_item(head: FlowHead) -> Item:
         item["current_version_arn"] = _s(head.current_version_arn)
     if head.content_hash:
         item["content_hash"] = _s(head.content_hash)
+    if head.state == "pending":
+        item[TTL_ATTRIBUTE] = _n(head.lease_until + PENDING_TTL_SECONDS)
     return item
 
 
@@ -488,6 +497,8 @@ def _version_item(version: FlowVersion) -> Item:
     }
     if version.state_machine_version_arn:
         item["state_machine_version_arn"] = _s(version.state_machine_version_arn)
+    if version.status == "pending":
+        item[TTL_ATTRIBUTE] = _n(version.lease_until + PENDING_TTL_SECONDS)
     return item
 
 

@@ -4,9 +4,13 @@ it was told is what every later read sees, and the flow stays updatable."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+
+import pytest
 
 from tests.integration.api.conftest import Answer, Api
 from tests.integration.api.samples import chain, renamed
+from tests.integration.api.test_convergence import fail_once
 
 CLIENTS = 20
 BURSTS = 4
@@ -63,3 +67,25 @@ def test_concurrent_updates_never_lose_the_acknowledged_one(api: Api) -> None:
         headers={"If-Match": f'"{version}"'},
     )
     assert (last.status, last.body["version"]) == (200, version + 1)
+
+
+def test_an_abandoned_update_blocks_others_only_until_its_lease_ends(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an update that died after writing its pending version (as a killed Lambda)
+    api.create(chain())
+    fail_once(api.module.flows().store, "publish", monkeypatch)
+    abandoned = {"flow": renamed(chain(), "abandoned")}
+    api.request("PUT", "/flows/data_pipeline", abandoned, headers={"If-Match": "1"})
+    other = {"flow": renamed(chain(), "other")}
+    # When another definition is PUT during the lease, and again once it has passed
+    during_lease = api.request("PUT", "/flows/data_pipeline", other, headers={"If-Match": "1"})
+    flows = api.module.flows()
+    later = flows.clock() + timedelta(seconds=flows.settings.pending_lease_seconds + 1)
+    monkeypatch.setattr(flows, "clock", lambda: later)
+    after_lease = api.request("PUT", "/flows/data_pipeline", other, headers={"If-Match": "1"})
+    # Then it is told to retry, then takes the version over, and reads show it
+    assert (during_lease.status, during_lease.error_code) == (409, "FlowBusy")
+    assert (after_lease.status, after_lease.body["version"]) == (200, 2)
+    current = api.request("GET", "/flows/data_pipeline").body
+    assert (current["version"], current["name"]) == (2, "other")
