@@ -10,7 +10,13 @@ the way Lambda does:
   `Unhandled`, and the worker stays;
 - the handler ran past the function's `Timeout`: `Sandbox.Timedout`, "Task timed out
   after N.00 seconds", and the worker is killed and replaced;
-- the worker died (exit, crash, signal): `Runtime.ExitError`, and it is replaced.
+- the worker died (exit, crash, signal) while running the invocation: `Runtime.ExitError`,
+  and it is replaced.
+
+A worker that dies while idle (`kill -9`, the OOM killer) fails nothing: it is found
+dead before it is handed a request (its socket is closed, or sending fails) and the
+request goes to another worker; a reaper also notices it within `REAP_INTERVAL_SECONDS`,
+collects the zombie and starts a replacement, so the pool stays warm.
 
 Workers run in their own session, so Ctrl-C in a terminal reaches the local stack
 only, which then stops them in order; they also exit by themselves if the stack dies.
@@ -28,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -43,6 +49,7 @@ CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
 INIT_TIMEOUT_SECONDS = 60.0  # imports on a cold, busy machine; Lambda allows 10 s
 QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
 STOP_GRACE_SECONDS = 2.0
+REAP_INTERVAL_SECONDS = 0.5  # how soon a worker that died idle is collected and replaced
 
 
 class WorkerInitError(Exception):
@@ -69,6 +76,21 @@ class Worker:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def alive(self) -> bool:
+        """False once the process has exited (a zombie is collected by the check).
+
+        An idle worker never has anything to read: a readable socket means its end was
+        closed, which the kernel does the moment the process dies, even before it is
+        reaped. poll() alone would also do, but may not see it yet while another thread
+        waits on the process.
+        """
+        if self.process.poll() is not None:
+            return False
+        try:
+            return not self.connection.poll(0)
+        except (OSError, ValueError):  # our end closed: discarded already
+            return False
 
     def kill(self) -> None:
         """Kill the worker and anything its handler started (its whole process group)."""
@@ -161,6 +183,7 @@ class FunctionPool:
         self._live = 0  # idle + busy + starting
         self._closed = False
         self._all: set[Worker] = set()
+        self._reaper: threading.Thread | None = None
 
     @property
     def source(self) -> str:
@@ -173,6 +196,11 @@ class FunctionPool:
         with self._lock:
             wanted = self.min_workers - self._live
             self._live += max(0, wanted)
+            if self._reaper is None and not self._closed:
+                self._reaper = threading.Thread(
+                    target=self._reap_idle, name=f"reap-{self.source}", daemon=True
+                )
+                self._reaper.start()
         for _ in range(max(0, wanted)):
             try:
                 worker = self._spawn()
@@ -191,6 +219,19 @@ class FunctionPool:
             self._lock.notify_all()
         for worker in workers:
             worker.stop()
+
+    def _reap_idle(self) -> None:
+        """Collect idle workers that died and start replacements, until the pool closes."""
+        while True:
+            with self._lock:
+                self._lock.wait(REAP_INTERVAL_SECONDS)
+                if self._closed:
+                    return
+                dead = [w for w in self._idle if not w.alive()]
+                for worker in dead:
+                    self._idle.remove(worker)
+            for worker in dead:
+                self._forget_dead(worker)
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -270,19 +311,25 @@ class FunctionPool:
 
     def _acquire(self) -> Worker:
         deadline = time.monotonic() + QUEUE_TIMEOUT_SECONDS
-        with self._lock:
-            while True:
+        while True:
+            with self._lock:
                 if self._closed:
                     raise PoolClosed
                 if self._idle:
-                    return self._idle.pop()
-                if self._live < self.max_workers:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker
+                elif self._live < self.max_workers:
                     self._live += 1
                     break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                self._lock.wait(remaining)
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    self._lock.wait(remaining)
+                    continue
+            # Died while idle (outside the lock: reaping waits on the process).
+            self._forget_dead(worker)
         try:
             return self._spawn()
         except BaseException:
@@ -302,6 +349,12 @@ class FunctionPool:
         if closing:
             worker.stop()
 
+    def _forget_dead(self, worker: Worker) -> None:
+        self.console.line(
+            self.source, f"worker {worker.pid} died while idle ({_reaped(worker)}): replacing it"
+        )
+        self._replace(worker)
+
     def _replace(self, worker: Worker) -> None:
         """Forget a dead worker and, in the background, start another to stay warm."""
         self._discard(worker)
@@ -318,8 +371,19 @@ class FunctionPool:
         """Run the handler on `payload` (the event's JSON) and answer as Lambda would."""
         request_id = request_id or str(uuid.uuid4())
         started = time.monotonic()
+
+        def request() -> bytes:  # made once a worker is there: its timeout starts now
+            deadline_ms = int(time.time() * 1000) + self.spec.timeout * 1000
+            message = {
+                "request_id": request_id,
+                "payload": payload.decode("utf-8", errors="replace"),
+                "deadline_ms": deadline_ms,
+                "invoked_function_arn": self.spec.arn,
+            }
+            return json.dumps(message).encode()
+
         try:
-            worker = self._acquire()
+            worker = self._deliver(request)
         except WorkerInitError as exc:
             self.console.line(self.source, f"INIT FAILED {exc.error.get('errorType')}: {exc}")
             return _unhandled(exc.error)
@@ -332,15 +396,7 @@ class FunctionPool:
                     f"no free worker for {self.spec.name} within {QUEUE_TIMEOUT_SECONDS:.0f} s",
                 )
             )
-        deadline_ms = int(time.time() * 1000) + self.spec.timeout * 1000
-        request = {
-            "request_id": request_id,
-            "payload": payload.decode("utf-8", errors="replace"),
-            "deadline_ms": deadline_ms,
-            "invoked_function_arn": self.spec.arn,
-        }
         try:
-            worker.connection.send_bytes(json.dumps(request).encode())
             answer = self._receive(worker, float(self.spec.timeout))
         except TimeoutError:
             self._replace(worker)
@@ -348,8 +404,7 @@ class FunctionPool:
             self._report(request_id, started, message)
             return _unhandled(_error("Sandbox.Timedout", message))
         except (EOFError, OSError):
-            worker.process.wait(timeout=STOP_GRACE_SECONDS)
-            reason = worker.exit_description()
+            reason = _reaped(worker)
             self._replace(worker)
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
             self._report(request_id, started, message)
@@ -362,12 +417,33 @@ class FunctionPool:
         self._report(request_id, started)
         return Invocation(str(answer["result"]).encode())
 
+    def _deliver(self, request: Callable[[], bytes]) -> Worker:
+        """Hand `request` to a live worker; return it.
+
+        A worker that died since the check in `_acquire` refuses the bytes (its socket
+        is closed): the request never reached a handler, so another worker takes it.
+        """
+        while True:
+            worker = self._acquire()
+            try:
+                worker.connection.send_bytes(request())
+            except OSError:
+                self._forget_dead(worker)
+                continue
+            return worker
+
     def _report(self, request_id: str, started: float, note: str = "") -> None:
         duration = (time.monotonic() - started) * 1000
         suffix = f"\t{note}" if note else ""
         self.console.line(
             self.source, f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms{suffix}"
         )
+
+
+def _reaped(worker: Worker) -> str:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        worker.process.wait(timeout=STOP_GRACE_SECONDS)
+    return worker.exit_description()
 
 
 def _error(error_type: str, message: str) -> dict[str, Any]:

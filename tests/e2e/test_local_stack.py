@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,3 +78,36 @@ def test_ctrl_c_stops_serve_and_every_process_it_started(tmp_path: Path) -> None
     # Then it exited cleanly, and had stopped every process it started
     assert code == 0, stack.output()
     assert left == []
+
+
+def _workers_of(stack: LocalStackProcess, function_name: str) -> list[int]:
+    """The pids of the worker processes running `function_name`'s handler."""
+    pids = []
+    for pid in descendants(stack.process.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(b"runtime.py") for arg in argv) and function_name.encode() in argv:
+            pids.append(pid)
+    return pids
+
+
+@local_only
+def test_requests_after_the_api_workers_are_killed_all_succeed(
+    api: ApiClient, local_stack: LocalStackProcess
+) -> None:
+    # Given the API answered, so its workers are warm
+    assert api.get("/flows").status == 200
+    name = read_stack(ROOT / "template.yaml").functions["ApiFunction"].name
+    killed = _workers_of(local_stack, name)
+    assert killed
+    # When every one of them is killed with SIGKILL
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+    while time.monotonic() < deadline and any(alive(pid) for pid in killed):
+        time.sleep(0.01)
+    # Then each following request is answered by a new worker
+    assert [api.get("/flows").status for _ in range(5)] == [200] * 5
+    assert not set(_workers_of(local_stack, name)) & set(killed)

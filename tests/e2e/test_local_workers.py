@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import textwrap
 import threading
 import time
@@ -201,3 +203,82 @@ def test_a_functions_output_is_shown_prefixed_with_its_name(make_pool: Callable[
         line.startswith("ScratchFunction") and line.endswith("| handling hello")
         for line in logs.getvalue().splitlines()
     )
+
+
+def kill_and_wait(pid: int) -> None:
+    """kill -9 the worker, and wait until the kernel has closed its end (it is dead)."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return  # a zombie: dead, not yet collected
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"worker {pid} did not die")
+
+
+def test_requests_after_idle_workers_are_killed_all_succeed(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function with two warm workers
+    pool, _ = make_pool(max_workers=2)
+    event = {"mode": "sleep", "seconds": 0.5}
+    together = [threading.Thread(target=call, args=(pool, event)) for _ in range(2)]
+    for thread in together:
+        thread.start()
+    for thread in together:
+        thread.join(10)
+    killed = pool.pids()
+    assert len(killed) == 2
+    # When both are killed with SIGKILL while idle
+    for pid in killed:
+        kill_and_wait(pid)
+    # Then every following request succeeds, in workers started after the kill
+    answers = [call(pool, {}) for _ in range(5)]
+    assert [a.function_error for a, _ in answers] == [None] * 5, answers[0]
+    assert not {body["pid"] for _, body in answers} & set(killed)
+
+
+def test_a_worker_killed_while_idle_is_collected_and_replaced(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a warm function
+    pool, logs = make_pool(max_workers=1)
+    (victim,) = pool.pids()
+    # When its worker is killed while no request comes
+    kill_and_wait(victim)
+    # Then the zombie is collected and a new warm worker takes its place, unasked
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (victim in pool.pids() or not pool.pids()):
+        time.sleep(0.05)
+    assert victim not in pool.pids()
+    assert pool.pids()
+    assert not os.path.exists(f"/proc/{victim}")  # reaped: no zombie left
+    assert f"worker {victim} died while idle (signal: kill)" in logs.getvalue()
+
+
+def test_only_the_request_running_when_its_worker_is_killed_fails(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a request running in the only worker
+    pool, logs = make_pool(timeout=20, max_workers=1)
+    (victim,) = pool.pids()
+    running: list[tuple[Invocation, Any]] = []
+    thread = threading.Thread(
+        target=lambda: running.append(call(pool, {"mode": "sleep", "seconds": 15}))
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "| handling sleep" not in logs.getvalue():
+        time.sleep(0.01)  # the handler prints before it sleeps
+    # When the worker is killed under it
+    kill_and_wait(victim)
+    thread.join(10)
+    # Then that request fails as Lambda reports a crash, and the next ones succeed
+    (answer, body) = running[0]
+    assert (answer.function_error, body["errorType"]) == ("Unhandled", "Runtime.ExitError")
+    assert "signal: kill" in body["errorMessage"]
+    assert [call(pool, {})[0].function_error for _ in range(3)] == [None] * 3
