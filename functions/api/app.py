@@ -34,6 +34,7 @@ from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
 from routes.services import executions, flows, reset
 
+from flow_manager.aws import API_BUDGET_SECONDS, budget
 from flow_manager.errors import ConfigurationError, FlowManagerError, PayloadTooLarge, Problem
 from flow_manager.model import MAX_PAYLOAD_BYTES
 from flow_manager.settings import load_settings
@@ -291,4 +292,7 @@ def _handler() -> LambdaHandler:
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _handler()(event, context)
+    # Every AWS call of the request fits API Gateway's 29 s (flow_manager/aws.py).
+    seconds = min(API_BUDGET_SECONDS, context.get_remaining_time_in_millis() / 1000 - 1)
+    with budget(seconds):
+        return _handler()(event, context)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from flow_manager.aws import ATTEMPT_WORST_SECONDS, remaining
 from flow_manager.engine import ExecutionExists
 from flow_manager.errors import (
     ExecutionNotFound,
@@ -49,6 +50,7 @@ _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c5e-4a7d-4f0e-9a51-3c0d2f9b8e17")
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 1.0
+REPORT_RESERVE_SECONDS = ATTEMPT_WORST_SECONDS + 2  # after the wait: the report's calls
 
 
 class ExecutionPage(BaseModel):
@@ -242,6 +244,10 @@ class Executions:
         return Run(saved, started, report, finished and report.status != "running")
 
     def _wait(self, execution_arn: str, seconds: float) -> bool:
+        budget_left = remaining()  # the request's (API Gateway's 29 s), if it has one
+        if budget_left is not None:
+            # Stop in time for the report's calls to still fit (flow_manager/aws.py).
+            seconds = max(0.0, min(seconds, budget_left - REPORT_RESERVE_SECONDS))
         deadline = self.monotonic() + seconds
         pause = POLL_FIRST_SECONDS
         while True:

@@ -34,7 +34,8 @@ class Settings(BaseModel):
     # DEMO_SWITCHES (the template's DemoSwitches): whether context.demo may be used.
     demo_switches: bool = False
     # The seeds' run routes answer with the result when the execution ends within this
-    # time, else 202 with where to poll. API Gateway gives a request 29 s in all.
+    # time, else 202 with where to poll. API Gateway gives a request 29 s in all: the
+    # wait also ends in time for the answer's own calls (flow_manager/aws.py budget).
     run_wait_seconds: Annotated[float, Field(ge=0, le=25)] = 20.0
     # How long a half-done create/update holds its pending version before another
     # request may take over (a Lambda that died mid-request never releases it).
