@@ -21,13 +21,16 @@ DynamoDB client is created on first use: GET /health must not pay for boto3.
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from flow_manager.aws import client, is_client_error, raise_if_unavailable
+from flow_manager.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +49,12 @@ HEAD_SK = "FLOW"
 EXEC_SK = "EXEC"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+# DynamoDB hands back what it could not do in a batch under load: retry only that, with
+# exponential backoff and full jitter (AWS's advice), a bounded number of times. The
+# sleeps add up to at most 0.05 + 0.1 + 0.2 + 0.4 = 0.75 s: well inside a request.
+BATCH_ATTEMPTS = 5
+BATCH_BACKOFF_BASE_SECONDS = 0.05
+BATCH_BACKOFF_CAP_SECONDS = 1.0
 TTL_ATTRIBUTE = "expires_at"  # template.yaml: FlowsTable TimeToLiveSpecification
 PENDING_TTL_SECONDS = 24 * 3600  # after the lease: far longer than any request lives
 
@@ -112,9 +121,18 @@ class ExecutionRecord:
 
 
 class FlowStore:
-    def __init__(self, table: str, region: str) -> None:
+    def __init__(
+        self,
+        table: str,
+        region: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self.table = table
         self.region = region
+        self.sleep = sleep
+        self.jitter = jitter  # uniform in [0, 1)
 
     @cached_property
     def _db(self) -> DynamoDBClient:
@@ -344,12 +362,10 @@ class FlowStore:
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             keys = [_key(exec_pk(e), EXEC_SK) for e in unique[start : start + BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                answer = self._db.batch_get_item(RequestItems=request)
+            for answer in self._batches(self._db.batch_get_item, request, "UnprocessedKeys"):
                 for item in answer.get("Responses", {}).get(self.table, []):
                     record = _execution(item)
                     found[record.execution_id] = record
-                request = dict(answer.get("UnprocessedKeys") or {})
         return found
 
     def delete_execution(self, execution_id: str) -> None:
@@ -398,9 +414,30 @@ class FlowStore:
             request: dict[str, Any] = {
                 self.table: [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in chunk]
             }
-            while request:
-                answer = self._db.batch_write_item(RequestItems=request)
-                request = dict(answer.get("UnprocessedItems") or {})
+            for _ in self._batches(self._db.batch_write_item, request, "UnprocessedItems"):
+                pass  # a write's answer holds nothing else to read
+
+    def _batches(
+        self, call: Callable[..., Any], request: dict[str, Any], unprocessed: str
+    ) -> Iterator[Any]:
+        """Each answer of a batch call, retrying what came back `unprocessed` with
+        backoff; ServiceUnavailable (503: the client retries) if it never gets done."""
+        for attempt in range(BATCH_ATTEMPTS):
+            if attempt:
+                ceiling = BATCH_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)
+                self.sleep(self.jitter() * min(ceiling, BATCH_BACKOFF_CAP_SECONDS))
+            try:
+                answer = call(RequestItems=request)
+            except Exception as exc:
+                raise_if_unavailable(exc)
+                raise
+            yield answer
+            request = dict(answer.get(unprocessed) or {})
+            if not request:
+                return
+        raise ServiceUnavailable(
+            f"DynamoDB left part of a batch undone after {BATCH_ATTEMPTS} attempts: retry"
+        )
 
     def _transact(self, items: list[TransactWriteItemTypeDef]) -> None:
         try:
