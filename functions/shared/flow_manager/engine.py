@@ -41,6 +41,7 @@ FLOW_ID_TAG = "flow-manager:flow-id"
 
 SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
+RUNNING_PAGE = 100
 
 
 class ExecutionExists(Exception):
@@ -228,23 +229,20 @@ class Engine:
             raise
 
     def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
+        """Every event of the execution, oldest first (boto3's paginator follows the pages)."""
+        pages = self._sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution_arn,
+            includeExecutionData=True,
+            PaginationConfig={"PageSize": HISTORY_PAGE},
+        )
         events: list[HistoryEventTypeDef] = []
-        request: dict[str, Any] = {
-            "executionArn": execution_arn,
-            "maxResults": HISTORY_PAGE,
-            "includeExecutionData": True,
-        }
-        while True:
-            try:
-                page = self._sfn.get_execution_history(**request)
-            except Exception as exc:
-                raise_if_unavailable(exc)
-                raise
-            events.extend(page["events"])
-            token = page.get("nextToken")
-            if not token:
-                return events
-            request["nextToken"] = token
+        try:
+            for page in pages:
+                events.extend(page["events"])
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            raise
+        return events
 
     def list_executions(
         self,
@@ -280,13 +278,21 @@ class Engine:
         return listed, page.get("nextToken")
 
     def running(self, state_machine_arn: str) -> Iterator[str]:
-        """The ARNs of the state machine's running executions."""
-        token: str | None = None
-        while True:
-            page, token = self.list_executions(state_machine_arn, "RUNNING", 100, token)
-            yield from (e.execution_arn for e in page)
-            if token is None:
+        """The ARNs of the state machine's running executions, fetched a page at a time
+        as the caller reads them (one that stops early fetches no more pages)."""
+        pages = self._sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=state_machine_arn,
+            statusFilter="RUNNING",
+            PaginationConfig={"PageSize": RUNNING_PAGE},
+        )
+        try:
+            for page in pages:
+                yield from (e["executionArn"] for e in page["executions"])
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if is_client_error(exc, "StateMachineDoesNotExist"):
                 return
+            raise
 
     def stop(self, execution_arn: str, cause: str) -> None:
         try:

@@ -1,0 +1,97 @@
+"""The engine reads Step Functions' paged lists through boto3's paginators: every page
+when it needs all, only as many as the caller reads when it stops early."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from flow_manager.engine import HISTORY_PAGE, RUNNING_PAGE, Engine
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:flow-manager_f"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:flow-manager_f:e"
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Engine, Stubber]]:
+    sfn = boto3.client(
+        "stepfunctions",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    engine = Engine("us-east-1", "arn:aws:iam::123456789012:role/r", "flow-manager")
+    engine.__dict__["_sfn"] = sfn  # the cached client, stubbed
+    with Stubber(sfn) as stubber:
+        yield engine, stubber
+        stubber.assert_no_pending_responses()
+
+
+def event(number: int) -> dict[str, Any]:
+    return {"timestamp": WHEN, "type": "PassStateEntered", "id": number}
+
+
+def execution(name: str) -> dict[str, Any]:
+    return {
+        "executionArn": f"{EXECUTION}{name}",
+        "stateMachineArn": MACHINE,
+        "name": name,
+        "status": "RUNNING",
+        "startDate": WHEN,
+    }
+
+
+def test_the_history_is_every_page_in_order(stubbed: tuple[Engine, Stubber]) -> None:
+    # Given a history that comes in two pages
+    engine, stubber = stubbed
+    request = {"executionArn": EXECUTION, "includeExecutionData": True, "maxResults": HISTORY_PAGE}
+    stubber.add_response(
+        "get_execution_history", {"events": [event(1), event(2)], "nextToken": "t"}, request
+    )
+    stubber.add_response(
+        "get_execution_history", {"events": [event(3)]}, {**request, "nextToken": "t"}
+    )
+    # When the engine reads it / Then it has all of it, oldest first
+    assert [e["id"] for e in engine.history(EXECUTION)] == [1, 2, 3]
+
+
+def test_running_executions_follow_every_page(stubbed: tuple[Engine, Stubber]) -> None:
+    # Given running executions listed over two pages
+    engine, stubber = stubbed
+    request = {"stateMachineArn": MACHINE, "statusFilter": "RUNNING", "maxResults": RUNNING_PAGE}
+    stubber.add_response(
+        "list_executions", {"executions": [execution("a")], "nextToken": "t"}, request
+    )
+    stubber.add_response(
+        "list_executions", {"executions": [execution("b")]}, {**request, "nextToken": "t"}
+    )
+    # When all are read / Then both pages' executions are there
+    assert [arn[-1] for arn in engine.running(MACHINE)] == ["a", "b"]
+
+
+def test_a_caller_that_stops_early_fetches_no_further_page(
+    stubbed: tuple[Engine, Stubber],
+) -> None:
+    # Given a first page that says more follow (and no second page answered)
+    engine, stubber = stubbed
+    stubber.add_response(
+        "list_executions", {"executions": [execution("a")], "nextToken": "t"}, None
+    )
+    # When the caller takes one execution and stops
+    first = next(engine.running(MACHINE))
+    # Then it has it, and no second call was made (the stubber would have failed it)
+    assert first.endswith("a")
+
+
+def test_a_missing_state_machine_runs_nothing(stubbed: tuple[Engine, Stubber]) -> None:
+    # Given Step Functions does not know the machine / When its running ones are listed
+    engine, stubber = stubbed
+    stubber.add_client_error("list_executions", "StateMachineDoesNotExist")
+    # Then there are none
+    assert list(engine.running(MACHINE)) == []
