@@ -81,6 +81,9 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
     aws_request_id = "cold"
 
+    def get_remaining_time_in_millis(self):
+        return 29_000
+
 answer = app.lambda_handler(event, Context())
 loaded = [m for m in ("boto3", "botocore.client", "aws_xray_sdk") if m in sys.modules]
 print(json.dumps({"status": answer["statusCode"], "loaded": loaded}))
