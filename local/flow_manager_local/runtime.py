@@ -12,6 +12,7 @@ C code or a sleep.
 Messages (JSON):
   worker → parent, once:  {"ready": true} | {"init_error": ERROR}
   parent → worker:        {"request_id", "payload", "deadline_ms", "invoked_function_arn"}
+  worker → parent:        {"started": true}, at once: the request reached the handler
   worker → parent:        {"result": "<JSON text>"} | {"error": ERROR}
 where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
 """
@@ -32,6 +33,7 @@ from typing import Any
 
 PARENT_POLL_SECONDS = 0.5
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"  # the handler never sees it
+STARTED = b'{"started": true}'
 
 
 class LambdaContext:
@@ -159,6 +161,9 @@ def main(argv: list[str]) -> int:
             request = json.loads(connection.recv_bytes())
         except (EOFError, OSError):
             return 0  # the pool closed this worker
+        # Said first: a worker that dies before it could say it (killed while idle) lets
+        # the pool give the request to another one, as it never reached a handler.
+        connection.send_bytes(STARTED)
         answer = _handle(handler, config, request)
         sys.stdout.flush()
         sys.stderr.flush()

@@ -14,9 +14,10 @@ the way Lambda does:
   and it is replaced.
 
 A worker that dies while idle (`kill -9`, the OOM killer) fails nothing: it is found
-dead before it is handed a request (its socket is closed, or sending fails) and the
-request goes to another worker; a reaper also notices it within `REAP_INTERVAL_SECONDS`,
-collects the zombie and starts a replacement, so the pool stays warm.
+dead before it is handed a request (its socket is closed), or it never acknowledges
+the request (a process still dying can take the bytes), and the request goes to
+another worker; a reaper also notices it within `REAP_INTERVAL_SECONDS`, collects the
+zombie and starts a replacement, so the pool stays warm.
 
 Workers run in their own session, so Ctrl-C in a terminal reaches the local stack
 only, which then stops them in order; they also exit by themselves if the stack dies.
@@ -49,6 +50,7 @@ CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
 INIT_TIMEOUT_SECONDS = 60.0  # imports on a cold, busy machine; Lambda allows 10 s
 QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
 STOP_GRACE_SECONDS = 2.0
+ACK_TIMEOUT_SECONDS = 5.0  # a live worker acknowledges a request at once
 REAP_INTERVAL_SECONDS = 0.5  # how soon a worker that died idle is collected and replaced
 
 
@@ -302,10 +304,14 @@ class FunctionPool:
 
     @staticmethod
     def _receive(worker: Worker, timeout: float) -> dict[str, Any]:
-        if not worker.connection.poll(timeout):
-            raise TimeoutError
-        answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
-        return answer
+        """The worker's next message other than a request's acknowledgement."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError
+            answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
+            if "started" not in answer:
+                return answer
 
     # -- acquiring and releasing workers
 
@@ -418,16 +424,21 @@ class FunctionPool:
         return Invocation(str(answer["result"]).encode())
 
     def _deliver(self, request: Callable[[], bytes]) -> Worker:
-        """Hand `request` to a live worker; return it.
+        """Hand `request` to a live worker; return it once the worker has it.
 
-        A worker that died since the check in `_acquire` refuses the bytes (its socket
-        is closed): the request never reached a handler, so another worker takes it.
+        A worker that died since the check in `_acquire` refuses the bytes, or (still
+        dying: its socket closes when its last thread has gone) takes them and closes
+        without acknowledging: the request never reached a handler, so another worker
+        takes it. One that does not acknowledge in time is left to the invocation's
+        timeout (the acknowledgement is skipped when it comes).
         """
         while True:
             worker = self._acquire()
             try:
                 worker.connection.send_bytes(request())
-            except OSError:
+                if worker.connection.poll(ACK_TIMEOUT_SECONDS):
+                    json.loads(worker.connection.recv_bytes())  # {"started": true}
+            except (EOFError, OSError):
                 self._forget_dead(worker)
                 continue
             return worker
