@@ -1,0 +1,279 @@
+"""The local stack under load: N executions of the 3-task sample from C concurrent clients.
+
+    .venv/bin/python benchmarks/throughput.py [-n 200] [-c 20] [--soak 1000]
+
+Starts its own local stack (`flow-manager serve` on free loopback ports), creates the
+sample flow (events/flows/data_pipeline.json), then each of C client threads starts an
+execution (POST /flows/data_pipeline/executions) and polls GET /executions/{id} until
+it reports a final status, then starts the next, until N have ended. Prints:
+
+- throughput: executions ended / (first start → last end);
+- start latency (the POST) p50 / p95 / p99 / max;
+- end to end (POST → first GET that reports a final status) p50 / p95; polled every
+  POLL_SECONDS, so a figure may be up to that much late;
+- how many responses were 5xx, and how many executions did not end `completed`;
+- the stack's resident memory (the serve process and all its children: workers and,
+  when it runs apart, moto) before and after.
+
+`--soak M` runs M executions in rounds of 100 and prints the memory after each round.
+`--profile DIR` records the serve process (and its children) with py-spy into DIR
+while the load runs (py-spy must be installed: `pip install py-spy`).
+
+Nothing here asserts: figures depend on the machine (and on what else runs on it).
+Every wait has a deadline; only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flow_manager_local.client import ApiClient, ApiResponse, ApiUnavailable
+from flow_manager_local.launch import ROOT, LocalStackProcess, descendants, start_local_stack
+
+FLOW_FILE = ROOT / "events" / "flows" / "data_pipeline.json"
+POLL_SECONDS = 0.05
+EXECUTION_DEADLINE_SECONDS = 120.0
+ROUND = 100  # executions between two memory readings in --soak
+TERMINAL = ("completed", "failed", "aborted", "timed_out")
+
+
+@dataclass
+class Results:
+    start_latencies: list[float] = field(default_factory=list)
+    end_to_end: list[float] = field(default_factory=list)
+    first_start: float = float("inf")
+    last_end: float = 0.0
+    server_errors: int = 0  # 5xx responses, starts and reads
+    failed: list[str] = field(default_factory=list)  # what went wrong, one line each
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note_status(self, response: ApiResponse) -> None:
+        if response.status >= 500:
+            with self.lock:
+                self.server_errors += 1
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and every process below it (Linux /proc)."""
+    total = 0
+    for each in (pid, *descendants(pid)):
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue  # it ended while we looked
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid`, its live children and reaped ones."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in (pid, *descendants(pid)):
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
+        total += sum(int(f) for f in fields[11:15])
+    return total / ticks
+
+
+def ensure_flow(api: ApiClient) -> str:
+    document = json.loads(FLOW_FILE.read_text(encoding="utf-8"))
+    flow_id = str(document["flow"]["id"])
+    created = api.post("/flows", document)
+    if created.status not in (200, 201, 409):
+        raise SystemExit(f"creating {flow_id}: {created.error_line()}")
+    return flow_id
+
+
+def one_execution(api: ApiClient, flow_id: str, results: Results) -> None:
+    started = time.perf_counter()
+    with results.lock:
+        results.first_start = min(results.first_start, started)
+    response = api.post(f"/flows/{flow_id}/executions", {"context": {"batch_id": "bench"}})
+    accepted = time.perf_counter()
+    results.note_status(response)
+    if not response.ok:
+        with results.lock:
+            results.failed.append(f"start: {response.error_line()}")
+        return
+    with results.lock:
+        results.start_latencies.append(accepted - started)
+    execution_id = str(response.body["execution_id"])
+    deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        report = api.get(f"/executions/{execution_id}")
+        results.note_status(report)
+        status = str(report.body.get("status")) if isinstance(report.body, dict) else ""
+        if report.ok and status in TERMINAL:
+            ended = time.perf_counter()
+            with results.lock:
+                results.end_to_end.append(ended - started)
+                results.last_end = max(results.last_end, ended)
+                if status != "completed":
+                    results.failed.append(f"{execution_id} ended {status}")
+            return
+        time.sleep(POLL_SECONDS)
+    with results.lock:
+        results.failed.append(f"{execution_id} did not end in {EXECUTION_DEADLINE_SECONDS:.0f} s")
+
+
+def run_load(api: ApiClient, flow_id: str, executions: int, clients: int) -> Results:
+    """`executions` runs from `clients` threads; each thread runs one at a time."""
+    results = Results()
+    remaining = [executions]
+    counter = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with counter:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            try:
+                one_execution(api, flow_id, results)
+            except ApiUnavailable as exc:
+                with results.lock:
+                    results.failed.append(f"unavailable: {exc}")
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(max(1, clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(EXECUTION_DEADLINE_SECONDS * (executions // max(1, clients) + 2))
+    return results
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.0f} MB"
+
+
+def report(results: Results, executions: int, clients: int) -> None:
+    ended = len(results.end_to_end)
+    span = results.last_end - results.first_start if ended else 0.0
+    rate = ended / span if span > 0 else 0.0
+    starts = results.start_latencies
+    print(
+        f"throughput: {ended}/{executions} executions ended in {span:.1f} s from "
+        f"{clients} clients: {rate:.1f} executions/s"
+    )
+    print(
+        f"start latency: p50 {_ms(percentile(starts, 0.5))}, p95 {_ms(percentile(starts, 0.95))}, "
+        f"p99 {_ms(percentile(starts, 0.99))}, max {_ms(max(starts, default=0.0))}"
+    )
+    print(
+        f"end to end: p50 {_ms(percentile(results.end_to_end, 0.5))}, "
+        f"p95 {_ms(percentile(results.end_to_end, 0.95))} (polled every {_ms(POLL_SECONDS)})"
+    )
+    print(f"5xx responses: {results.server_errors}; not completed: {len(results.failed)}")
+    for line in results.failed[:5]:
+        print(f"  {line}")
+
+
+def _profile(pid: int, directory: Path, seconds: int) -> subprocess.Popen[bytes] | None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).is_file():
+        print("--profile: py-spy is not installed (pip install py-spy)", file=sys.stderr)
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / "serve.speedscope.json"
+    print(f"profiling pid {pid} and its children for {seconds} s into {output}")
+    return subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--duration",
+            str(seconds),
+            "--format",
+            "speedscope",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--executions", type=int, default=200, help="executions (200)")
+    parser.add_argument("-c", "--clients", type=int, default=20, help="concurrent clients (20)")
+    parser.add_argument("--soak", type=int, metavar="M", help="M executions, memory every 100")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the load into DIR")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="flow-manager-bench-") as scratch:
+        stack: LocalStackProcess | None = None
+        try:
+            stack = start_local_stack(Path(scratch) / "serve.log")
+            pid = stack.process.pid
+            api = ApiClient(stack.url)
+            flow_id = ensure_flow(api)
+            run_load(api, flow_id, 1, 1)  # not counted: warms moto's and the workers' paths
+            before = rss_bytes(pid)
+            print(f"stack memory before: {_mb(before)} RSS (serve pid {pid} and children)")
+            if args.soak:
+                for done in range(0, args.soak, ROUND):
+                    batch = min(ROUND, args.soak - done)
+                    results = run_load(api, flow_id, batch, args.clients)
+                    span = max(1e-9, results.last_end - results.first_start)
+                    print(
+                        f"after {done + batch} executions: {_mb(rss_bytes(pid))} RSS; "
+                        f"{len(results.end_to_end) / span:.1f} executions/s; "
+                        f"5xx {results.server_errors}; "
+                        f"not completed {len(results.failed)}",
+                        flush=True,
+                    )
+                return 0
+            profiler = None
+            if args.profile:
+                profiler = _profile(pid, args.profile, max(5, args.executions // 10))
+                time.sleep(1.0)  # py-spy attaches
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+            results = run_load(api, flow_id, args.executions, args.clients)
+            cpu = cpu_seconds(pid) - cpu_before
+            wall = time.monotonic() - wall_before
+            if profiler is not None:
+                profiler.wait(timeout=EXECUTION_DEADLINE_SECONDS)
+            report(results, args.executions, args.clients)
+            cores = f"{cpu / wall:.2f} cores of {os.cpu_count()}"
+            print(f"stack CPU: {cpu:.1f} s in {wall:.1f} s ({cores})")
+            print(f"stack memory after: {_mb(rss_bytes(pid))} RSS (before: {_mb(before)})")
+        finally:
+            if stack is not None:
+                stack.interrupt()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
