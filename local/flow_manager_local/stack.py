@@ -31,7 +31,7 @@ from types import FrameType
 
 from moto.server import ThreadedMotoServer
 
-from flow_manager_local import moto_dynamodb, moto_lambda, moto_versions
+from flow_manager_local import moto_dynamodb, moto_lambda, moto_speedups, moto_versions
 from flow_manager_local.console import Console
 from flow_manager_local.gateway import Gateway, Route
 from flow_manager_local.provision import Clients, provision
@@ -172,8 +172,11 @@ class LocalStack:
         uninstall_versions = moto_versions.install()
         # The server is threaded: moto's transaction rollback must not undo other writes.
         uninstall_dynamodb = moto_dynamodb.install()
+        # Parse trees, JSONPaths and boto3 clients once, not once per execution.
+        uninstall_speedups = moto_speedups.install()
 
         def uninstall() -> None:
+            uninstall_speedups()
             uninstall_dynamodb()
             uninstall_versions()
             uninstall_hook()

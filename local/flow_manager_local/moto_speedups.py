@@ -1,0 +1,170 @@
+"""Stop moto's Step Functions interpreter (5.2.5) redoing the same work for every execution.
+
+Profiled under load (benchmarks/throughput.py, py-spy --gil on the moto process), ~40 %
+of the GIL time went to work that gives the same answer every time:
+
+- every execution parses its definition again (ANTLR, then moto's Preprocessor into
+  evaluation components; pure Python, ~30 ms for the 3-task sample): ~21 %. The
+  parsed program is cached here per definition text and shared by its executions.
+  That is how moto itself runs an inline Map: one component tree evaluated by many
+  threads at once, each with its own Environment, where every bit of per-run state
+  lives (Retry's attempt counts are kept in the Environment under the component's
+  `heap_key`). A definition that does not parse is not cached: it raises every time;
+- every JSONPath (`$.Payload`, `$.results.task1`, ...) builds a new PLY parser and its
+  LALR tables before parsing: ~13 %. JSONPath expressions are immutable, so the parsed
+  expression is cached per path text;
+- every Lambda invoke creates a new boto3 client (and a new connection pool): ~7 %.
+  One client per (service, region, endpoint) is kept; boto3 clients are thread-safe.
+
+Install it wherever moto's backends live (the moto server's process for the local
+stack, like moto_lambda and moto_versions); `install()` returns the function that
+undoes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+PARSE_CACHE_SIZE = 256  # distinct definitions (a flow version each)
+JSONPATH_CACHE_SIZE = 4096  # distinct path expressions
+CLIENT_POOL_CONNECTIONS = 64  # interpreter threads invoking at once share one client
+
+_PATH_MODULES = (
+    # (module, the name it imported jsonpath_ng's parse under)
+    "moto.stepfunctions.parser.asl.utils.json_path",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+)
+_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+)
+
+
+def install() -> Callable[[], None]:
+    """Cache ASL parse trees, JSONPath expressions and boto3 clients in moto's interpreter."""
+    undo = [_cache_asl_programs(), _cache_json_paths(), _share_clients()]
+
+    def uninstall() -> None:
+        for step in reversed(undo):
+            step()
+
+    return uninstall
+
+
+def _cache_asl_programs() -> Callable[[], None]:
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original = AmazonStateLanguageParser.__dict__["parse"]
+
+    @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+    def parse(definition: str) -> tuple[EvalComponent, Any]:
+        # lru_cache does not cache an exception: a bad definition raises every time.
+        program, tree = original.__func__(definition)
+        _fix_heap_keys(program, Component)
+        return program, tree
+
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        AmazonStateLanguageParser.parse = original  # type: ignore[method-assign]
+        parse.cache_clear()
+
+    return uninstall
+
+
+def _fix_heap_keys(root: object, component: type) -> None:
+    """Give every component its `heap_key` now, before executions share it.
+
+    A component draws its key (where Retry keeps its attempt count in an execution's
+    Environment) on first use; two executions drawing it at once could each see a
+    different key. Drawn here, once, it is the same for all.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [root]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, component):
+            if hasattr(type(item), "heap_key"):
+                getattr(item, "heap_key")  # noqa: B009 (the property draws and keeps the key)
+            pending.extend(getattr(item, "__dict__", {}).values())
+
+
+def _cache_json_paths() -> Callable[[], None]:
+    import importlib
+
+    originals: list[tuple[Any, Any]] = []
+    for name in _PATH_MODULES:
+        module = importlib.import_module(name)
+        parse = vars(module)["parse"]
+        originals.append((module, parse))
+        setattr(module, "parse", functools.lru_cache(maxsize=JSONPATH_CACHE_SIZE)(parse))  # noqa: B010
+
+    def uninstall() -> None:
+        for module, parse in originals:
+            setattr(module, "parse", parse)  # noqa: B010
+
+    return uninstall
+
+
+def _share_clients() -> Callable[[], None]:
+    import importlib
+
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    clients: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # As moto's own boto_client_for, once per (service, region, endpoint).
+        endpoint = "" if botocore_stubber.enabled else f"http://127.0.0.1:{moto_server_port()}"
+        key = (service, region, endpoint)
+        with lock:
+            found = clients.get(key)
+            if found is None:
+                found = clients[key] = boto3.session.Session().client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",
+                    endpoint_url=endpoint or None,
+                    config=Config(
+                        parameter_validation=False,
+                        retries={"max_attempts": 0, "total_max_attempts": 1},
+                        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                        max_pool_connections=CLIENT_POOL_CONNECTIONS,
+                    ),
+                )
+        return found
+
+    originals: list[tuple[Any, Any]] = []
+    for name in _CLIENT_MODULES:
+        module = importlib.import_module(name)
+        originals.append((module, vars(module)["boto_client_for"]))
+        setattr(module, "boto_client_for", boto_client_for)  # noqa: B010
+
+    def uninstall() -> None:
+        for module, original in originals:
+            setattr(module, "boto_client_for", original)  # noqa: B010
+        with lock:
+            clients.clear()
+
+    return uninstall

@@ -1,0 +1,125 @@
+"""moto_speedups: moto's interpreter parses a definition, a JSONPath and makes a Lambda
+client once, not once per execution, and executions still keep their own state."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from flow_manager_local import moto_speedups
+from tests.support.sfn import LambdaContext, SfnHarness, lambda_arn
+
+RETRIED = json.dumps(
+    {
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": lambda_arn("work"), "Payload.$": "$"},
+                "ResultSelector": {"value.$": "$.Payload"},
+                "ResultPath": "$.result",
+                "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+                "End": True,
+            }
+        },
+    }
+)
+
+
+@pytest.fixture
+def speedups(sfn: SfnHarness) -> Iterator[SfnHarness]:
+    uninstall = moto_speedups.install()
+    try:
+        yield sfn
+    finally:
+        uninstall()
+
+
+def fails_once_per_run(sfn: SfnHarness) -> None:
+    """`work` raises on the first attempt of each run (its input's "run") and then succeeds."""
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        with lock:
+            first = event["run"] not in seen
+            seen.add(event["run"])
+        if first:
+            raise RuntimeError(f"first attempt of {event['run']}")
+        return {"run": event["run"]}
+
+    sfn.register("work", handler)
+
+
+def test_a_definition_is_parsed_once_for_all_its_executions(speedups: SfnHarness) -> None:
+    # Given a state machine, created while the speedups are installed
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    fails_once_per_run(speedups)
+    arn = speedups.create_state_machine(RETRIED)
+    # When three executions run
+    with mock.patch.object(ASLParser, "state_machine", autospec=True) as parse:
+        runs = [speedups.wait(speedups.start(arn, {"run": str(i)})) for i in range(3)]
+    # Then all completed, and none parsed the definition again
+    assert [run.status for run in runs] == ["SUCCEEDED"] * 3
+    assert parse.call_count == 0
+
+
+def test_executions_of_one_parsed_definition_keep_their_own_retry_attempts(
+    speedups: SfnHarness,
+) -> None:
+    # Given a task that fails on each execution's first attempt, retried once
+    fails_once_per_run(speedups)
+    arn = speedups.create_state_machine(RETRIED)
+    # When two executions of the same (cached) definition run, one after the other
+    first = speedups.wait(speedups.start(arn, {"run": "a"}))
+    second = speedups.wait(speedups.start(arn, {"run": "b"}))
+    # Then each had its own retry: the first one's attempt did not use up the second's
+    assert (first.status, first.attempts) == ("SUCCEEDED", {"Work": 2})
+    assert (second.status, second.attempts) == ("SUCCEEDED", {"Work": 2})
+    assert second.output == {"run": "b", "result": {"value": {"run": "b"}}}
+
+
+def test_a_definition_that_does_not_parse_is_refused_every_time(speedups: SfnHarness) -> None:
+    # Given a definition moto cannot parse
+    broken = '{"StartAt": 1}'
+    # When it is offered twice, Then it is refused both times (no failure is cached)
+    for _ in range(2):
+        with pytest.raises(ClientError) as refused:
+            speedups.create_state_machine(broken)
+        # (moto 5.2.5 sends InvalidDefinition without its code; the message says it)
+        assert "ASLParserException" in refused.value.response["Error"]["Message"]
+
+
+def test_a_json_path_and_the_lambda_client_are_made_once(speedups: SfnHarness) -> None:
+    # Given one execution has run (it parsed its JSONPaths and made a Lambda client)
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+    fails_once_per_run(speedups)
+    arn = speedups.create_state_machine(RETRIED)
+    speedups.wait(speedups.start(arn, {"run": "warm"}))
+    # When another runs
+    real_client = boto3.session.Session.client
+    with (
+        mock.patch.object(
+            ExtendedJsonPathParser, "__init__", autospec=True, side_effect=AssertionError
+        ) as new_parser,
+        mock.patch.object(
+            boto3.session.Session, "client", autospec=True, side_effect=real_client
+        ) as new_client,
+    ):
+        run = speedups.wait(speedups.start(arn, {"run": "again"}))
+    # Then it completed without building a JSONPath parser or a Lambda client
+    assert run.status == "SUCCEEDED"
+    assert new_parser.call_count == 0
+    made = [(*c.args, *c.kwargs.values()) for c in new_client.call_args_list]
+    lambda_clients = [arguments for arguments in made if "lambda" in arguments]
+    assert lambda_clients == []
