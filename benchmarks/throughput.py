@@ -10,8 +10,11 @@ it reports a final status, then starts the next, until N have ended. Prints:
 - throughput: executions ended / (first start → last end);
 - start latency (the POST) p50 / p95 / p99 / max;
 - end to end (POST → first GET that reports a final status) p50 / p95; polled every
-  POLL_SECONDS, so a figure may be up to that much late;
+  `--poll` seconds (0.05), so a figure may be up to that much late. Every poll is a
+  request the stack serves, so the interval is part of the load;
 - how many responses were 5xx, and how many executions did not end `completed`;
+- the stack's CPU time during the load (all its processes), in total and per
+  execution: on a shared machine the one figure that does not depend on the others;
 - the stack's resident memory (the serve process and all its children: workers and,
   when it runs apart, moto) before and after.
 
@@ -41,7 +44,7 @@ from flow_manager_local.client import ApiClient, ApiResponse, ApiUnavailable
 from flow_manager_local.launch import ROOT, LocalStackProcess, descendants, start_local_stack
 
 FLOW_FILE = ROOT / "events" / "flows" / "data_pipeline.json"
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.05  # --poll; `flow-manager run` polls every 0.2 s growing to 0.5 s
 EXECUTION_DEADLINE_SECONDS = 120.0
 ROUND = 100  # executions between two memory readings in --soak
 TERMINAL = ("completed", "failed", "aborted", "timed_out")
@@ -77,19 +80,26 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by `pid`, its live children and reaped ones."""
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by `pid` and its children, by process kind:
+    "serve" (with the children it reaped), and each function's workers by name."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    totals: dict[str, float] = {}
     for each in (pid, *descendants(pid)):
         try:
             stat = Path(f"/proc/{each}/stat").read_text()
+            command = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
-        total += sum(int(f) for f in fields[11:15])
-    return total / ticks
+        used = sum(int(f) for f in fields[11:15]) / ticks
+        is_worker = any(part.endswith(b"runtime.py") for part in command)
+        kind = command[-2].decode().removeprefix("flow-manager-") if is_worker else "serve"
+        if each == pid:
+            kind = "serve"
+        totals[kind] = totals.get(kind, 0.0) + used
+    return totals
 
 
 def ensure_flow(api: ApiClient) -> str:
@@ -101,7 +111,7 @@ def ensure_flow(api: ApiClient) -> str:
     return flow_id
 
 
-def one_execution(api: ApiClient, flow_id: str, results: Results) -> None:
+def one_execution(api: ApiClient, flow_id: str, results: Results, poll: float) -> None:
     started = time.perf_counter()
     with results.lock:
         results.first_start = min(results.first_start, started)
@@ -128,12 +138,14 @@ def one_execution(api: ApiClient, flow_id: str, results: Results) -> None:
                 if status != "completed":
                     results.failed.append(f"{execution_id} ended {status}")
             return
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll)
     with results.lock:
         results.failed.append(f"{execution_id} did not end in {EXECUTION_DEADLINE_SECONDS:.0f} s")
 
 
-def run_load(api: ApiClient, flow_id: str, executions: int, clients: int) -> Results:
+def run_load(
+    api: ApiClient, flow_id: str, executions: int, clients: int, poll: float = POLL_SECONDS
+) -> Results:
     """`executions` runs from `clients` threads; each thread runs one at a time."""
     results = Results()
     remaining = [executions]
@@ -146,7 +158,7 @@ def run_load(api: ApiClient, flow_id: str, executions: int, clients: int) -> Res
                     return
                 remaining[0] -= 1
             try:
-                one_execution(api, flow_id, results)
+                one_execution(api, flow_id, results, poll)
             except ApiUnavailable as exc:
                 with results.lock:
                     results.failed.append(f"unavailable: {exc}")
@@ -176,7 +188,7 @@ def _mb(size: int) -> str:
     return f"{size / 1_000_000:.0f} MB"
 
 
-def report(results: Results, executions: int, clients: int) -> None:
+def report(results: Results, executions: int, clients: int, poll: float) -> None:
     ended = len(results.end_to_end)
     span = results.last_end - results.first_start if ended else 0.0
     rate = ended / span if span > 0 else 0.0
@@ -191,7 +203,7 @@ def report(results: Results, executions: int, clients: int) -> None:
     )
     print(
         f"end to end: p50 {_ms(percentile(results.end_to_end, 0.5))}, "
-        f"p95 {_ms(percentile(results.end_to_end, 0.95))} (polled every {_ms(POLL_SECONDS)})"
+        f"p95 {_ms(percentile(results.end_to_end, 0.95))} (polled every {_ms(poll)})"
     )
     print(f"5xx responses: {results.server_errors}; not completed: {len(results.failed)}")
     for line in results.failed[:5]:
@@ -229,6 +241,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--executions", type=int, default=200, help="executions (200)")
     parser.add_argument("-c", "--clients", type=int, default=20, help="concurrent clients (20)")
+    parser.add_argument(
+        "--poll", type=float, default=POLL_SECONDS, help="seconds between GETs (0.05)"
+    )
     parser.add_argument("--soak", type=int, metavar="M", help="M executions, memory every 100")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the load into DIR")
     args = parser.parse_args()
@@ -245,7 +260,7 @@ def main() -> int:
             if args.soak:
                 for done in range(0, args.soak, ROUND):
                     batch = min(ROUND, args.soak - done)
-                    results = run_load(api, flow_id, batch, args.clients)
+                    results = run_load(api, flow_id, batch, args.clients, args.poll)
                     span = max(1e-9, results.last_end - results.first_start)
                     print(
                         f"after {done + batch} executions: {_mb(rss_bytes(pid))} RSS; "
@@ -260,14 +275,22 @@ def main() -> int:
                 profiler = _profile(pid, args.profile, max(5, args.executions // 10))
                 time.sleep(1.0)  # py-spy attaches
             cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
-            results = run_load(api, flow_id, args.executions, args.clients)
-            cpu = cpu_seconds(pid) - cpu_before
+            results = run_load(api, flow_id, args.executions, args.clients, args.poll)
+            cpu_after = cpu_seconds(pid)
+            by_kind = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+            cpu = sum(by_kind.values())
             wall = time.monotonic() - wall_before
             if profiler is not None:
                 profiler.wait(timeout=EXECUTION_DEADLINE_SECONDS)
-            report(results, args.executions, args.clients)
+            report(results, args.executions, args.clients, args.poll)
             cores = f"{cpu / wall:.2f} cores of {os.cpu_count()}"
-            print(f"stack CPU: {cpu:.1f} s in {wall:.1f} s ({cores})")
+            per = cpu / max(1, len(results.end_to_end)) * 1000
+            print(f"stack CPU: {cpu:.1f} s in {wall:.1f} s ({cores}), {per:.0f} ms per execution")
+            shares = ", ".join(
+                f"{kind} {100 * used / max(cpu, 1e-9):.0f}%"
+                for kind, used in sorted(by_kind.items(), key=lambda kv: -kv[1])
+            )
+            print(f"  by process: {shares}")
             print(f"stack memory after: {_mb(rss_bytes(pid))} RSS (before: {_mb(before)})")
         finally:
             if stack is not None:
