@@ -16,6 +16,12 @@ of the GIL time went to work that gives the same answer every time:
 - every Lambda invoke creates a new boto3 client (and a new connection pool): ~7 %.
   One client per (service, region, endpoint) is kept; boto3 clients are thread-safe.
 
+`defer_package_init()` is for start-up: moto's interpreter imports `moto.batch` for
+the Batch task integration, whose package __init__ imports all of moto's EC2 (region
+and instance-type tables: ~2 s of the local stack's start on this machine, for a
+service the stack never uses). The package is registered without running its __init__
+until something reads an attribute of it.
+
 Install it wherever moto's backends live (the moto server's process for the local
 stack, like moto_lambda and moto_versions); `install()` returns the function that
 undoes it.
@@ -24,7 +30,10 @@ undoes it.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +52,39 @@ _CLIENT_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
 )
+
+
+DEFERRED_PACKAGES = ("moto.batch",)
+
+
+class _DeferredPackage(types.ModuleType):
+    """A package whose __init__ runs at the first read of an attribute it does not have
+    yet; its submodules import without it (their parent only needs `__path__`)."""
+
+    _lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        with _DeferredPackage._lock:
+            if not self.__dict__.get("_flow_manager_initialised"):
+                self.__dict__["_flow_manager_initialised"] = True
+                spec = self.__spec__
+                assert spec is not None
+                assert spec.loader is not None
+                spec.loader.exec_module(self)
+        return object.__getattribute__(self, name)
+
+
+def defer_package_init(names: tuple[str, ...] = DEFERRED_PACKAGES) -> None:
+    """Register each package (not imported yet) so that its __init__ runs on first use."""
+    for name in names:
+        if name in sys.modules:
+            continue  # imported already: nothing left to save
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.submodule_search_locations is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        module.__class__ = _DeferredPackage
+        sys.modules[name] = module
 
 
 def install() -> Callable[[], None]:

@@ -149,6 +149,8 @@ class LocalStack:
         self.gateway.start()
 
     def _start_moto(self) -> None:
+        # Before anything imports moto's Step Functions interpreter (and EC2 with it).
+        moto_speedups.defer_package_init()
         logging.getLogger("werkzeug").setLevel(
             logging.INFO if self.options.verbose else logging.WARNING
         )
