@@ -71,6 +71,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/compile.py
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/local_stack.py
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
