@@ -4,11 +4,15 @@
 reverse order, leaving no process and no port behind:
 
 1. read template.yaml (a broken template fails here, before anything is bound);
-2. moto in server mode on loopback, in this process, with Step Functions executing
+2. the functions' worker processes, warming (importing their handlers) on the other
+   cores while this process imports and starts moto and creates the resources;
+3. moto in server mode on loopback, in this process, with Step Functions executing
    state machines (`MOTO_CONFIG`) and every Lambda invoke routed to our workers;
-3. the functions' worker processes (warming in parallel with the next step);
 4. the template's resources created in moto;
 5. the API Gateway front end.
+
+moto (and boto3) are imported in step 3, not when this module is: that second of
+imports is what the workers' warming overlaps.
 
 `serve()` runs it in the foreground until Ctrl-C or SIGTERM.
 """
@@ -28,13 +32,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-
-from moto.server import ThreadedMotoServer
+from typing import TYPE_CHECKING
 
 from flow_manager_local import moto_dynamodb, moto_lambda, moto_speedups, moto_versions
 from flow_manager_local.console import Console
 from flow_manager_local.gateway import Gateway, Route
-from flow_manager_local.provision import Clients, provision
 from flow_manager_local.template import (
     IMPLICIT_API,
     IMPLICIT_STAGE,
@@ -46,11 +48,13 @@ from flow_manager_local.template import (
 )
 from flow_manager_local.workers import FunctionPool, Workers, worker_environment
 
+if TYPE_CHECKING:
+    from flow_manager_local.moto_server import MotoServer
+
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 3001
 STOP_DEADLINE_SECONDS = 15.0
-MOTO_START_SECONDS = 30.0
 API_FUNCTION = "ApiFunction"  # the fallback route target when the template has no Api events
 
 
@@ -67,29 +71,6 @@ class StackOptions:
     max_workers: int = 4
     settings: StackSettings = field(default_factory=StackSettings)
     verbose: bool = False
-
-
-class _MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer whose start() fails instead of waiting forever on a bind error."""
-
-    def __init__(self, ip_address: str, port: int) -> None:
-        super().__init__(ip_address=ip_address, port=port, verbose=False)
-        self.error: BaseException | None = None
-
-    def _server_entry(self) -> None:
-        try:
-            super()._server_entry()
-        except BaseException as exc:  # reported by start(), in the caller's thread
-            self.error = exc
-            self._server_ready_event.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._server_entry, name="moto", daemon=True)
-        self._thread.start()
-        if not self._server_ready_event.wait(MOTO_START_SECONDS):
-            raise StackError("moto did not start within 30 s")
-        if self.error is not None:
-            raise self.error
 
 
 def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
@@ -115,7 +96,7 @@ class LocalStack:
         self.workers: Workers | None = None
         self.gateway: Gateway | None = None
         self.resources: list[str] = []
-        self._moto: _MotoServer | None = None
+        self._moto: MotoServer | None = None
         self._uninstall: Callable[[], None] | None = None
         self.moto_url = ""
 
@@ -128,16 +109,22 @@ class LocalStack:
         self.console.line("stack", f"starting from {self.model.template_path}")
         ensure_port_free(options.host, options.port, "the API", "--port")
         ensure_port_free(options.host, options.moto_port, "moto", "--moto-port")
+        warming: threading.Thread | None = None
+        if options.moto_port:  # moto's URL is known: warm the workers while moto starts
+            self.moto_url = f"http://{options.host}:{options.moto_port}"
+            warming = self._warm(self.model)
         self._start_moto()
-        self.workers = self._make_workers(self.model)
-        warming = threading.Thread(target=self.workers.start, name="warm", daemon=True)
-        warming.start()
+        if warming is None:  # an ephemeral moto port: the workers need its URL first
+            warming = self._warm(self.model)
+        from flow_manager_local.provision import Clients, provision
+
         clients = Clients(self.moto_url, options.settings.region)
         try:
             self.resources = provision(self.model, clients)
         except Exception as exc:
             raise StackError(f"creating the template's resources in moto failed: {exc}") from exc
         warming.join()
+        assert self.workers is not None
         self.gateway = Gateway(
             self._routes(self.model),
             self.workers.dispatch,
@@ -148,14 +135,25 @@ class LocalStack:
         )
         self.gateway.start()
 
+    def _warm(self, model: StackModel) -> threading.Thread:
+        self.workers = self._make_workers(model)
+        warming = threading.Thread(target=self.workers.start, name="warm", daemon=True)
+        warming.start()
+        return warming
+
     def _start_moto(self) -> None:
         # Before anything imports moto's Step Functions interpreter (and EC2 with it).
         moto_speedups.defer_package_init()
+        from flow_manager_local.moto_server import MotoServer
+
         logging.getLogger("werkzeug").setLevel(
             logging.INFO if self.options.verbose else logging.WARNING
         )
-        self._moto = _MotoServer(self.options.host, self.options.moto_port)
-        self._moto.start()
+        self._moto = MotoServer(self.options.host, self.options.moto_port)
+        try:
+            self._moto.start()
+        except TimeoutError as exc:
+            raise StackError(str(exc)) from None
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
         # moto's ASL interpreter calls Lambda back through this port.
