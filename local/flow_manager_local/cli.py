@@ -13,13 +13,16 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from flow_manager.catalog import Catalog, parse_catalog, placeholder_catalog, sam_catalog
-from flow_manager.errors import InvalidCatalog, InvalidFlow, Problem
-from flow_manager.model import Flow
-from flow_manager.translator import CompiledFlow, compile_flow
-from flow_manager.validation import validate
+if TYPE_CHECKING:
+    from flow_manager.catalog import Catalog
+    from flow_manager.errors import Problem
+    from flow_manager.model import Flow
+    from flow_manager.translator import CompiledFlow
+
+# The flow_manager package (pydantic models) is imported by the commands that use it:
+# `serve` does not, and its start should not pay for it.
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 TEMPLATE_CATALOG_VARIABLE = "TASK_CATALOG"
@@ -100,6 +103,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     if args.version < 1:
         raise UsageError("--version must be 1 or more")
+    from flow_manager.catalog import sam_catalog
+
     catalog = sam_catalog() if args.sam else _catalog(args.catalog)
     checked = _check(args.file, catalog, version=args.version)
     if isinstance(checked, list):
@@ -112,6 +117,10 @@ def _check(
     file: str, catalog: Catalog, *, version: int
 ) -> tuple[str, Flow, CompiledFlow] | list[Problem]:
     """(flow id, flow, compiled flow), or every problem that stops it."""
+    from flow_manager.errors import InvalidFlow, Problem
+    from flow_manager.translator import compile_flow
+    from flow_manager.validation import validate
+
     text = _read(file)
     try:
         document = json.loads(text)
@@ -138,6 +147,9 @@ def _read(file: str) -> str:
 
 
 def _catalog(file: str | None) -> Catalog:
+    from flow_manager.catalog import parse_catalog, placeholder_catalog
+    from flow_manager.errors import InvalidCatalog
+
     if file is None:
         return _template_catalog() or placeholder_catalog()
     try:
@@ -150,6 +162,8 @@ def _catalog(file: str | None) -> Catalog:
 def _template_catalog() -> Catalog | None:
     """The catalog template.yaml gives the API (its TASK_CATALOG), ARNs as the local
     stack names them; None outside a checkout or when the template cannot be read."""
+    from flow_manager.catalog import parse_catalog
+    from flow_manager.errors import InvalidCatalog
     from flow_manager_local.template import TemplateError, read_stack
 
     candidates = [Path.cwd() / "template.yaml", Path(__file__).parents[2] / "template.yaml"]
