@@ -13,7 +13,13 @@ import pytest
 from flow_manager.catalog import placeholder_catalog, sam_catalog
 from flow_manager.errors import InvalidFlow
 from flow_manager.model import Flow, FlowDocument
-from flow_manager.translator import LAMBDA_TRANSIENT_ERRORS, compile_flow, render, translate
+from flow_manager.translator import (
+    LAMBDA_TRANSIENT_ERRORS,
+    compile_flow,
+    render,
+    result_path,
+    translate,
+)
 
 ROOT = Path(__file__).parents[2]
 FLOWS = sorted((ROOT / "events" / "flows").glob("*.json"))
@@ -203,3 +209,10 @@ def test_task_name_with_a_hyphen_uses_bracket_notation() -> None:
     # Then its result path and Choice variable use brackets
     assert state["load-final"]["ResultPath"] == "$.results['load-final']"
     assert state["After load-final"]["Choices"][1]["Variable"] == ("$.results['load-final'].status")
+
+
+def test_a_name_that_could_escape_a_path_is_refused_not_spliced() -> None:
+    # Given a name validation would have refused (a quote would close the bracket path)
+    # When it is asked for as a result path / Then the translator refuses it
+    with pytest.raises(ValueError, match="refused in a path"):
+        result_path("a']$$.Execution['x")

@@ -296,3 +296,45 @@ def test_context_over_256_kib_is_rejected() -> None:
 
 def test_context_within_the_limit_is_accepted() -> None:
     check_context({"blob": "x" * (MAX_PAYLOAD_BYTES - 100)})
+
+
+# ---- parameters are data (DESIGN §3) ------------------------------------------------------
+
+
+def test_parameter_key_ending_in_dollar_is_refused_as_a_path() -> None:
+    # Given a task whose parameters would make Step Functions read the role ARN
+    document = pipeline()
+    document["flow"]["tasks"][0]["parameters"] = {"role.$": "$$.Execution.RoleArn"}
+    # When validated / Then it is refused at that key, saying why
+    assert problems_of(document) == [
+        "flow.tasks[0].parameters.role.$: a parameter key must not end in '.$': Step "
+        "Functions would evaluate 'role.$' as a path or intrinsic function; parameters "
+        "are data (rename the key, e.g. 'role')"
+    ]
+
+
+def test_parameter_key_ending_in_dollar_is_refused_when_nested_in_objects_and_lists() -> None:
+    # Given `.$` keys deep inside an object and inside a list
+    document = pipeline()
+    document["flow"]["tasks"][1]["parameters"] = {
+        "a": {"b": {"c.$": "States.UUID()"}},
+        "items": [1, {"x.$": "$.context"}],
+    }
+    # When validated / Then each is located by its path
+    locations = [p.split(": ", 1)[0] for p in problems_of(document)]
+    assert locations == [
+        "flow.tasks[1].parameters.a.b.c.$",
+        "flow.tasks[1].parameters.items[1].x.$",
+    ]
+
+
+def test_parameter_values_that_look_like_paths_stay_data() -> None:
+    # Given a value (not a key) that looks like a path, and a key with a '$' elsewhere
+    document = pipeline()
+    document["flow"]["tasks"][0]["parameters"] = {"path": "$.context", "$price": 1, "a.$b": 2}
+    # When validated / Then it is accepted: only a key ending in '.$' is evaluated
+    assert validate(document, CATALOG).tasks[0].parameters == {
+        "path": "$.context",
+        "$price": 1,
+        "a.$b": 2,
+    }

@@ -24,7 +24,7 @@ from typing import Any
 
 from flow_manager.catalog import Catalog
 from flow_manager.errors import InvalidFlow, Problem
-from flow_manager.model import END, MAX_DEFINITION_BYTES, Flow, Task
+from flow_manager.model import END, MAX_DEFINITION_BYTES, TASK_NAME_PATTERN, Flow, Task
 
 State = dict[str, Any]
 
@@ -40,7 +40,12 @@ SUCCEED_STATE = "Completed"
 
 def result_path(task: str) -> str:
     """Where a task's result lives. Step Functions' reference paths want bracket
-    notation for a name with a character other than letters, digits and '_'."""
+    notation for a name with a character other than letters, digits and '_'.
+
+    The one place a client's text becomes part of a path: the name pattern keeps quotes,
+    brackets and dots out, and this refuses anything else rather than splice it."""
+    if re.fullmatch(TASK_NAME_PATTERN, task) is None:
+        raise ValueError(f"not a task name, refused in a path: {task!r}")
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", task):
         return f"$.results.{task}"
     return f"$.results['{task}']"

@@ -252,6 +252,7 @@ def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[P
         else:
             task_at[name] = i
         problems += _catalog_problems(task, at, name, catalog)
+        problems += _parameter_problems(task.get("parameters"), f"{at}.parameters")
 
     task_names = list(task_at)
     start = flow.get("start_task")
@@ -350,6 +351,30 @@ def _catalog_problems(
             f"unknown task kind '{kind}'{did_you_mean(kind, known)}{hint} (known: {listed})",
         )
     ]
+
+
+def _parameter_problems(value: object, at: str) -> list[Problem]:
+    """Parameters are data (DESIGN §3): Step Functions evaluates a key ending in `.$` in
+    a Parameters template as a path or an intrinsic function, at any depth, so a flow
+    author could read the execution's role ARN or other state. Refuse them all."""
+    problems: list[Problem] = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            here = f"{at}.{key}"
+            if isinstance(key, str) and key.endswith(".$"):
+                problems.append(
+                    Problem(
+                        here,
+                        f"a parameter key must not end in '.$': Step Functions would evaluate "
+                        f"{key!r} as a path or intrinsic function; parameters are data "
+                        f"(rename the key, e.g. {key[:-2]!r})",
+                    )
+                )
+            problems += _parameter_problems(child, here)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            problems += _parameter_problems(child, f"{at}[{i}]")
+    return problems
 
 
 def _unknown_task(name: str, task_names: Sequence[str], *, allow_end: bool) -> str:
