@@ -84,19 +84,27 @@ def _flow_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSON object of task kind → Lambda ARN (default: template.yaml's catalog, "
         "else the sample kinds)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (a task no path reaches) as errors: exit 1",
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:
-    checked = _check(args.file, _catalog(args.catalog), version=1)
+    checked = _check(args.file, _catalog(args.catalog), version=1, strict=args.strict)
     if isinstance(checked, list):
         return _report(args.file, checked, sys.stderr)
-    flow_id, flow, compiled = checked
+    flow_id, flow, compiled, warnings = checked
     conditions = len(flow.conditions)
     print(
         f"{args.file}: valid flow '{flow_id}': {len(flow.tasks)} tasks, "
         f"{conditions} condition{'' if conditions == 1 else 's'}, "
         f"{len(compiled.definition['States'])} states"
+        + (f", {len(warnings)} warning{'' if len(warnings) == 1 else 's'}:" if warnings else "")
     )
+    for warning in warnings:
+        print(f"  warning: {warning}")
     return EXIT_OK
 
 
@@ -106,20 +114,22 @@ def _compile(args: argparse.Namespace) -> int:
     from flow_manager.catalog import sam_catalog
 
     catalog = sam_catalog() if args.sam else _catalog(args.catalog)
-    checked = _check(args.file, catalog, version=args.version)
+    checked = _check(args.file, catalog, version=args.version, strict=args.strict)
     if isinstance(checked, list):
         return _report(args.file, checked, sys.stderr)
+    for warning in checked[3]:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     sys.stdout.write(checked[2].json)
     return EXIT_OK
 
 
 def _check(
-    file: str, catalog: Catalog, *, version: int
-) -> tuple[str, Flow, CompiledFlow] | list[Problem]:
-    """(flow id, flow, compiled flow), or every problem that stops it."""
+    file: str, catalog: Catalog, *, version: int, strict: bool = False
+) -> tuple[str, Flow, CompiledFlow, tuple[Problem, ...]] | list[Problem]:
+    """(flow id, flow, compiled flow, warnings), or every problem that stops it."""
     from flow_manager.errors import InvalidFlow, Problem
     from flow_manager.translator import compile_flow
-    from flow_manager.validation import validate
+    from flow_manager.validation import check_flow
 
     text = _read(file)
     try:
@@ -129,9 +139,10 @@ def _check(
     except RecursionError:
         return [Problem("", "not valid JSON: nested too deeply")]
     try:
-        flow = validate(document, catalog)
-        flow_id = _flow_id(flow, file)
-        return flow_id, flow, compile_flow(flow, catalog, flow_id=flow_id, version=version)
+        checked = check_flow(document, catalog, strict=strict)
+        flow_id = _flow_id(checked.flow, file)
+        compiled = compile_flow(checked.flow, catalog, flow_id=flow_id, version=version)
+        return flow_id, checked.flow, compiled, checked.warnings
     except InvalidFlow as exc:
         return exc.problems
 

@@ -160,3 +160,51 @@ def test_no_input_makes_validate_or_compile_raise(
         # Then the answer is an exit code, never an exception
         assert main([command, "-"]) in {0, 1}
         capsys.readouterr()
+
+
+def _orphaned(tmp_path: Path) -> Path:
+    document = json.loads(PIPELINE.read_text())
+    document["flow"]["tasks"].append({"name": "orphan", "function": "store_data"})
+    path = tmp_path / "orphaned.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+ORPHAN = (
+    "flow.tasks[3]: task 'orphan' is not reachable from start_task 'task1'; "
+    "it is left out of the state machine"
+)
+
+
+def test_validate_prints_warnings_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a flow with an unreachable task / When validated
+    path = _orphaned(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    # Then it is valid, and the warning is listed under the summary
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: valid flow 'data_pipeline': 4 tasks, 2 conditions, 11 states, 1 warning:",
+        f"  warning: {ORPHAN}",
+    ]
+
+
+def test_validate_strict_makes_warnings_errors_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _orphaned(tmp_path)
+    assert main(["validate", "--strict", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: invalid flow, 1 problem:",
+        f"  {ORPHAN}",
+    ]
+
+
+def test_compile_warns_on_stderr_and_prints_the_machine_without_the_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _orphaned(tmp_path)
+    assert main(["compile", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "orphan" not in json.loads(out.out)["States"]
+    assert out.err == f"{path}: warning: {ORPHAN}\n"

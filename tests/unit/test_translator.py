@@ -181,7 +181,27 @@ def test_definition_of_1_mb_or_more_is_rejected() -> None:
         {"name": f"t{i}", "function": "fetch_data", "parameters": {"blob": blob}}
         for i in range(500)
     ]
-    flow = flow_of({"flow": {"id": "big", "name": "big", "start_task": "t0", "tasks": tasks}})
+    conditions = [
+        {
+            "name": f"after t{i}",
+            "source_task": f"t{i}",
+            "outcome": "success",
+            "target_task_success": f"t{i + 1}",
+            "target_task_failure": "end",
+        }
+        for i in range(499)
+    ]
+    flow = flow_of(
+        {
+            "flow": {
+                "id": "big",
+                "name": "big",
+                "start_task": "t0",
+                "tasks": tasks,
+                "conditions": conditions,
+            }
+        }
+    )
     # Then compiling says so, as a flow problem
     with pytest.raises(InvalidFlow) as caught:
         compile_flow(flow, CATALOG)
@@ -216,3 +236,22 @@ def test_a_name_that_could_escape_a_path_is_refused_not_spliced() -> None:
     # When it is asked for as a result path / Then the translator refuses it
     with pytest.raises(ValueError, match="refused in a path"):
         result_path("a']$$.Execution['x")
+
+
+def test_an_unreachable_task_is_left_out_of_the_state_machine() -> None:
+    # Given task1 → end and an orphan no condition leads to
+    flow = flow_of(
+        {
+            "flow": {
+                "id": "orphaned",
+                "name": "orphaned",
+                "start_task": "task1",
+                "tasks": [{"name": "task1"}, {"name": "orphan", "function": "task2"}],
+            }
+        }
+    )
+    # When compiled / Then the orphan has no state
+    states = translate(flow, CATALOG)["States"]
+    assert "orphan" not in states
+    assert "After orphan" not in states
+    assert "task1" in states

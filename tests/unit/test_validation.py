@@ -12,7 +12,7 @@ import pytest
 from flow_manager.catalog import placeholder_catalog
 from flow_manager.errors import InvalidContext, InvalidFlow
 from flow_manager.model import MAX_PAYLOAD_BYTES, MAX_TASKS
-from flow_manager.validation import check_context, validate
+from flow_manager.validation import check_context, check_flow, validate
 
 CATALOG = placeholder_catalog()
 FLOWS = Path(__file__).parents[2] / "events" / "flows"
@@ -178,13 +178,36 @@ def test_outcome_is_success_or_failure() -> None:
     ]
 
 
-def test_unreachable_task_is_rejected() -> None:
+def _with_orphan() -> dict[str, Any]:
     document = pipeline()
     document["flow"]["tasks"].append({"name": "orphan", "function": "store_data"})
-    assert problems_of(document) == [
-        "flow.tasks[3]: task 'orphan' is not reachable from start_task 'task1': "
-        "no condition leads to it"
-    ]
+    return document
+
+
+ORPHAN_WARNING = (
+    "flow.tasks[3]: task 'orphan' is not reachable from start_task 'task1'; "
+    "it is left out of the state machine"
+)
+
+
+def test_unreachable_task_is_a_located_warning_not_a_problem() -> None:
+    # Given a flow with a task no condition leads to
+    # When it is checked
+    checked = check_flow(_with_orphan(), CATALOG)
+    # Then it is accepted, with one warning that says where and what happens to the task
+    assert [t.name for t in checked.flow.tasks] == ["task1", "task2", "task3", "orphan"]
+    assert [str(w) for w in checked.warnings] == [ORPHAN_WARNING]
+
+
+def test_strict_makes_an_unreachable_task_a_problem() -> None:
+    # Given the same flow / When validated strictly / Then the warning is a problem
+    with pytest.raises(InvalidFlow) as caught:
+        validate(_with_orphan(), CATALOG, strict=True)
+    assert [str(p) for p in caught.value.problems] == [ORPHAN_WARNING]
+
+
+def test_a_valid_flow_without_orphans_has_no_warnings() -> None:
+    assert check_flow(pipeline(), CATALOG).warnings == ()
 
 
 def test_cycle_is_reported_as_a_path() -> None:

@@ -49,7 +49,7 @@ from flow_manager.reports import iso
 from flow_manager.settings import Settings
 from flow_manager.store import ConditionFailed, FlowHead, FlowStore, FlowVersion
 from flow_manager.translator import compile_flow
-from flow_manager.validation import validate
+from flow_manager.validation import check_flow
 
 Clock = Callable[[], datetime]
 GENERATED_ID_PREFIX = "flow-"
@@ -85,6 +85,11 @@ class FlowResource(FlowSummary):
     state_machine_version_arn: str = Field(description="What new executions start on.")
     console_url: str
     message: str | None = None
+    warnings: list[ProblemBody] = Field(
+        default_factory=list,
+        description="What the flow was accepted with, located (an unreachable task, left "
+        "out of the state machine); ?strict=true refuses them instead.",
+    )
 
 
 class FlowPage(BaseModel):
@@ -105,6 +110,11 @@ class ValidationReport(BaseModel):
     valid: bool
     flow_id: str | None = None
     problems: list[ProblemBody] = Field(default_factory=list)
+    warnings: list[ProblemBody] = Field(
+        default_factory=list,
+        description="Accepted but worth fixing (an unreachable task is left out of the "
+        "state machine); with ?strict=true they are problems.",
+    )
     definition: dict[str, Any] | None = Field(
         default=None, description="The compiled Amazon States Language, when valid."
     )
@@ -146,22 +156,30 @@ class Flows:
 
     # ---- dry run ---------------------------------------------------------------------
 
-    def check(self, document: object) -> ValidationReport:
-        """Validate and compile without storing anything."""
+    def check(self, document: object, strict: bool = False) -> ValidationReport:
+        """Validate and compile without storing anything; `strict`: warnings are problems."""
         try:
-            flow = validate(document, self.catalog)
+            checked = check_flow(document, self.catalog, strict=strict)
+            flow = checked.flow
             flow_id = flow.id or content_id(flow)
             compiled = compile_flow(flow, self.catalog, flow_id=flow_id, version=1)
         except InvalidFlow as exc:
             return ValidationReport(valid=False, problems=_problems(exc.problems))
-        return ValidationReport(valid=True, flow_id=flow_id, definition=compiled.definition)
+        return ValidationReport(
+            valid=True,
+            flow_id=flow_id,
+            warnings=_problems(list(checked.warnings)),
+            definition=compiled.definition,
+        )
 
     # ---- create ----------------------------------------------------------------------
 
-    def create(self, document: object) -> Saved:
+    def create(self, document: object, strict: bool = False) -> Saved:
         """Store and publish a new flow. An identical flow under the same id is returned
-        as it is (a retried create); a different one is FlowAlreadyExists."""
-        return self._create(validate(document, self.catalog))
+        as it is (a retried create); a different one is FlowAlreadyExists. `strict`
+        refuses a flow with warnings; otherwise the answer lists them."""
+        checked = check_flow(document, self.catalog, strict=strict)
+        return _warned(self._create(checked.flow), checked.warnings)
 
     def _create(self, flow: Flow) -> Saved:
         flow_id = flow.id or content_id(flow)
@@ -288,12 +306,16 @@ class Flows:
 
     # ---- update ----------------------------------------------------------------------
 
-    def update(self, flow_id: str, document: object, if_match: str | None) -> Saved:
+    def update(
+        self, flow_id: str, document: object, if_match: str | None, strict: bool = False
+    ) -> Saved:
         """Publish `document` as the next version; `if_match` names the version it
-        replaces ("*": whatever is current). `created` is False when nothing changed."""
+        replaces ("*": whatever is current). `created` is False when nothing changed.
+        `strict` refuses a flow with warnings; otherwise the answer lists them."""
         head = self.head(flow_id)
         expected = parse_if_match(if_match, head.current_version)
-        flow = validate(document, self.catalog)
+        checked = check_flow(document, self.catalog, strict=strict)
+        flow = checked.flow
         if flow.id is not None and flow.id != flow_id:
             raise InvalidFlow(
                 [Problem("flow.id", f"'{flow.id}' is not the flow being updated ('{flow_id}')")]
@@ -308,7 +330,8 @@ class Flows:
                     )
                 ]
             )
-        return self._update(head, flow.model_copy(update={"id": flow_id}), expected)
+        saved = self._update(head, flow.model_copy(update={"id": flow_id}), expected)
+        return _warned(saved, checked.warnings)
 
     def _update(self, head: FlowHead, flow: Flow, expected: int) -> Saved:
         flow_id = head.flow_id
@@ -369,11 +392,14 @@ class Flows:
 
     # ---- inline flows (the seeds' run routes) -----------------------------------------
 
-    def ensure(self, document: object) -> Saved:
+    def ensure(self, document: object, strict: bool = False) -> Saved:
         """The flow of `document`, stored: created when new, reused when identical, a new
         version when its id exists with another definition. A flow without an id is
         named after its content, so posting the same flow twice reuses it."""
-        flow = validate(document, self.catalog)
+        checked = check_flow(document, self.catalog, strict=strict)
+        return _warned(self._ensure(checked.flow), checked.warnings)
+
+    def _ensure(self, flow: Flow) -> Saved:
         flow_id = flow.id or content_id(flow)
         flow = flow.model_copy(update={"id": flow_id})
         head = self.store.get_head(flow_id)
@@ -486,6 +512,14 @@ def parse_if_match(if_match: str | None, current: int) -> int:
             [Problem("If-Match", "not a version")],
         )
     return int(value)
+
+
+def _warned(saved: Saved, warnings: Iterable[Problem]) -> Saved:
+    """`saved` with the warnings its flow was accepted with (a repeated create too)."""
+    listed = _problems(list(warnings))
+    if not listed:
+        return saved
+    return replace(saved, flow=saved.flow.model_copy(update={"warnings": listed}))
 
 
 def _problems(problems: list[Problem]) -> list[ProblemBody]:

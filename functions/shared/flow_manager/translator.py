@@ -148,8 +148,7 @@ def _in_order(flow: Flow) -> Iterator[Task]:
         condition = flow.condition_for(name)
         if condition is not None:
             queue += [condition.target_task_success, condition.target_task_failure]
-    # Unreachable tasks never pass validation; keep them anyway so translate() is total.
-    yield from (t for t in flow.tasks if t.name not in seen)
+    # A task no path reaches is a validation warning: it is left out (DESIGN §3).
 
 
 def _task_state(task: Task, arn: str, flow_id: str, version: int, names: _StateNames) -> State:

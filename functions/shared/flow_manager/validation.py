@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,19 +36,37 @@ _WRAPPERS = ("flow_data",)
 _TARGET_FIELDS = ("target_task_success", "target_task_failure")
 
 
-def validate(document: object, catalog: Catalog) -> Flow:
+@dataclass(frozen=True)
+class Validated:
+    """A valid flow and what is worth saying about it without refusing it."""
+
+    flow: Flow
+    warnings: tuple[Problem, ...] = ()
+
+
+def validate(document: object, catalog: Catalog, *, strict: bool = False) -> Flow:
     """The flow of `document` ({"flow": {...}}), or InvalidFlow listing every problem."""
+    return check_flow(document, catalog, strict=strict).flow
+
+
+def check_flow(document: object, catalog: Catalog, *, strict: bool = False) -> Validated:
+    """The flow of `document` with its warnings (DESIGN §3: an unreachable task), or
+    InvalidFlow listing every problem; `strict` makes each warning a problem too."""
     flow_raw, where = _unwrap(document)
     if flow_raw is None:
         raise InvalidFlow(
             [Problem("flow", 'required field is missing: wrap the flow as {"flow": {...}}')]
         )
     problems = list(_shape_problems(flow_raw, where))
+    warnings: list[Problem] = []
     if isinstance(flow_raw, dict):
-        problems += _rule_problems(flow_raw, where, catalog)
+        found, warnings = _rule_problems(flow_raw, where, catalog)
+        problems += found
+    if strict:
+        problems += warnings
     if problems:
         raise InvalidFlow(_unique(problems))
-    return Flow.model_validate(flow_raw)
+    return Validated(Flow.model_validate(flow_raw), tuple(_unique(warnings)))
 
 
 def check_context(context: object) -> None:
@@ -231,28 +250,13 @@ def _shape_message(error: Any, loc: Sequence[int | str]) -> str:
 # ---- rules ------------------------------------------------------------------------------
 
 
-def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[Problem]:
-    problems: list[Problem] = []
-    tasks = _named_items(flow.get("tasks"))
+def _rule_problems(
+    flow: dict[str, Any], where: str, catalog: Catalog
+) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) of the rules that relate one part of the flow to another."""
+    warnings: list[Problem] = []
     conditions = _named_items(flow.get("conditions"))
-    task_at: dict[str, int] = {}
-    for i, name, task in tasks:
-        at = f"{where}.tasks[{i}]"
-        if name == END:
-            problems.append(
-                Problem(f"{at}.name", f"'{END}' is reserved: a target '{END}' ends the flow")
-            )
-        elif name in task_at:
-            problems.append(
-                Problem(
-                    f"{at}.name",
-                    f"duplicate task name '{name}' (also {where}.tasks[{task_at[name]}])",
-                )
-            )
-        else:
-            task_at[name] = i
-        problems += _catalog_problems(task, at, name, catalog)
-        problems += _parameter_problems(task.get("parameters"), f"{at}.parameters")
+    problems, task_at = _task_problems(flow, where, catalog)
 
     task_names = list(task_at)
     start = flow.get("start_task")
@@ -317,9 +321,37 @@ def _rule_problems(flow: dict[str, Any], where: str, catalog: Catalog) -> list[P
 
     # A dangling reference would make tasks look unreachable too: report the cause only.
     if isinstance(start, str) and start in task_at and not dangling:
-        problems += _graph_problems(start, task_at, edges, where)
+        warnings += _reachability_warnings(start, task_at, edges, where)
+        problems += _cycle_problems(task_at, edges)
     problems += _timeout_problems(flow, where)
-    return problems
+    return problems, warnings
+
+
+def _task_problems(
+    flow: dict[str, Any], where: str, catalog: Catalog
+) -> tuple[list[Problem], dict[str, int]]:
+    """Problems of each task on its own, and where each task name is first defined."""
+    problems: list[Problem] = []
+    task_at: dict[str, int] = {}
+    for i, name, task in _named_items(flow.get("tasks")):
+        at = f"{where}.tasks[{i}]"
+        if name == END:
+            problems.append(
+                Problem(f"{at}.name", f"'{END}' is reserved: a target '{END}' ends the flow")
+            )
+        elif name in task_at:
+            problems.append(
+                Problem(
+                    f"{at}.name",
+                    f"duplicate task name '{name}' (also {where}.tasks[{task_at[name]}])",
+                )
+            )
+        else:
+            task_at[name] = i
+        problems += _catalog_problems(task, at, name, catalog)
+        problems += _parameter_problems(task.get("parameters"), f"{at}.parameters")
+
+    return problems, task_at
 
 
 def _named_items(raw: object) -> list[tuple[int, str, dict[str, Any]]]:
@@ -384,12 +416,13 @@ def _unknown_task(name: str, task_names: Sequence[str], *, allow_end: bool) -> s
     return f"unknown task '{name}'{did_you_mean(name, candidates)}"
 
 
-def _graph_problems(
+def _reachability_warnings(
     start: str,
     task_at: Mapping[str, int],
     edges: Mapping[str, list[tuple[str, str]]],
     where: str,
 ) -> list[Problem]:
+    """A task no path reaches is left out of the state machine: a warning (DESIGN §3)."""
     problems: list[Problem] = []
     reachable: set[str] = set()
     stack = [start]
@@ -403,11 +436,10 @@ def _graph_problems(
             problems.append(
                 Problem(
                     f"{where}.tasks[{i}]",
-                    f"task '{name}' is not reachable from start_task '{start}': "
-                    "no condition leads to it",
+                    f"task '{name}' is not reachable from start_task '{start}'; "
+                    "it is left out of the state machine",
                 )
             )
-    problems += _cycle_problems(task_at, edges)
     return problems
 
 
