@@ -666,3 +666,38 @@ def _matches(value: str, pattern: str) -> bool:
         for part in re.findall(r"\\\*|\\\\|\*|[^*\\]+|\\", pattern)
     )
     return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+# ---- bare paths (for_each, seconds_from) ------------------------------------------------
+
+
+def parse_path(text: str, task_names: Collection[str] = ()) -> Operand:
+    """A path that needs no source task: `context.x...` or `results.<task>.data...`."""
+    if len(text) > MAX_EXPRESSION_LENGTH or any(c in text for c in "\r\n"):
+        raise ExpressionError("a path is one line of at most 1024 characters", 1)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"invalid syntax ({exc.msg})", exc.offset or 1) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("the path is nested too deeply", 1) from None
+    if not isinstance(tree.body, ast.Name | ast.Attribute | ast.Subscript):
+        raise ExpressionError(
+            "expected a path such as context.items or results.<task>.data.items",
+            _column(tree.body),
+        )
+    operand = _Parser(task_names).operand(tree.body)
+    if operand.root not in ("context", "results") or (operand.task and operand.base != "data"):
+        raise ExpressionError(
+            "a path here starts with context. or results.<task>.data (there is no "
+            "source task whose data, status or error it could mean)",
+            1,
+        )
+    return operand
+
+
+def json_path(operand: Operand, result_path: Callable[[str], str]) -> str:
+    """The JSONPath of a path from `parse_path`."""
+    if operand.root == "context":
+        return "$.context" + render_segments(operand.segments)
+    return f"{result_path(operand.task or '')}.data" + render_segments(operand.segments)

@@ -7,7 +7,7 @@ live in `validation`, which reports every problem at once with its location.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -15,7 +15,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 END = "end"
-"""The reserved target that ends a flow."""
+"""The reserved target that ends a flow (completed or failed as its last task went)."""
+FAIL = "fail"
+"""The reserved target that ends a flow failed, whatever its last task did."""
+SUCCEED = "succeed"
+"""The reserved target that ends a flow completed, whatever its last task did."""
+TERMINALS = (END, FAIL, SUCCEED)
 
 MAX_TASKS = 500
 MAX_TASK_TIMEOUT_SECONDS = 900
@@ -24,6 +29,15 @@ MAX_EXPRESS_TIMEOUT_SECONDS = 300  # Step Functions' EXPRESS maximum
 MAX_CONDITION_NAME_LENGTH = 80  # Step Functions' limit on a state name
 MAX_PAYLOAD_BYTES = 256 * 1024  # Step Functions' payload limit (context, request body)
 MAX_DEFINITION_BYTES = 1024 * 1024  # Step Functions' definition limit
+MAX_CASES = 20
+MIN_BRANCHES, MAX_BRANCHES = 2, 10
+MAX_NESTING = 3  # parallel tasks inside branches, counting the outermost
+MAX_CONCURRENCY = 40
+DEFAULT_MAX_CONCURRENCY = 10
+DEFAULT_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_WAIT_SECONDS = MAX_FLOW_TIMEOUT_SECONDS
+APPROVAL_KIND = "approval"
+"""The catalog's internal kind of the function that records an approval's task token."""
 
 FLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$"
 TASK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -52,19 +66,66 @@ class RetryPolicy(_Strict):
     backoff_rate: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
 
 
+TaskType = Literal["task", "wait", "parallel", "approval"]
+
+
 class Task(_Strict):
     name: TaskName
     description: Text | None = None
+    # None, not "task": a v1 flow's canonical JSON (its content hash and id) must not change.
+    type: TaskType | None = Field(
+        default=None,
+        description="task (the default: runs a function), wait, parallel (branches) or approval.",
+    )
     function: TaskName | None = Field(
         default=None, description="Task kind from the catalog; defaults to the task's name."
     )
     parameters: dict[str, JsonValue] | None = None
-    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] | None = None
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_FLOW_TIMEOUT_SECONDS)] | None = Field(
+        default=None,
+        description=f"A task: 1..{MAX_TASK_TIMEOUT_SECONDS}. An approval: 1 s..1 year "
+        "(default 7 days).",
+    )
     retry: RetryPolicy | None = None
+    seconds: Annotated[int, Field(ge=0, le=MAX_WAIT_SECONDS)] | None = Field(
+        default=None, description="A wait task: how long."
+    )
+    until: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description='A wait task: until when (RFC 3339, "2026-12-24T09:00:00Z").'
+    )
+    seconds_from: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        default=None, description="A wait task: the path of a number of seconds."
+    )
+    for_each: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        default=None, description="Run the function once per item of this array path."
+    )
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] | None = Field(
+        default=None, description=f"for_each: items at once (default {DEFAULT_MAX_CONCURRENCY})."
+    )
+    branches: (
+        Annotated[list[Branch], Field(min_length=MIN_BRANCHES, max_length=MAX_BRANCHES)] | None
+    ) = Field(default=None, description="A parallel task: its sub-flows.")
+
+    @property
+    def task_type(self) -> TaskType:
+        return self.type or "task"
 
     @property
     def kind(self) -> str:
+        """The catalog kind the task invokes (wait and parallel tasks invoke none)."""
+        if self.type == "approval":
+            return APPROVAL_KIND
         return self.function or self.name
+
+    @property
+    def invokes(self) -> bool:
+        return self.task_type in ("task", "approval")
+
+
+class Case(_Strict):
+    when: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    target: Target
+    description: Text | None = None
 
 
 class Condition(_Strict):
@@ -72,19 +133,18 @@ class Condition(_Strict):
     description: Text | None = None
     source_task: Target
     outcome: Outcome
+    cases: Annotated[list[Case], Field(max_length=MAX_CASES)] | None = None
     target_task_success: Target
     target_task_failure: Target
 
 
-class Flow(_Strict):
-    id: FlowId | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    description: Text | None = None
-    type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
-    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_FLOW_TIMEOUT_SECONDS)] | None = None
-    start_task: Target
-    tasks: Annotated[list[Task], Field(min_length=1, max_length=MAX_TASKS)]
-    conditions: list[Condition] = Field(default_factory=list)
+class _Graph:
+    """Tasks and the conditions between them: a flow, or a branch of a parallel task.
+    (A mixin, so each model keeps its own field order in documents and the OpenAPI.)"""
+
+    start_task: str
+    tasks: list[Task]
+    conditions: list[Condition]
 
     @cached_property
     def _condition_by_source(self) -> dict[str, Condition]:
@@ -102,6 +162,35 @@ class Flow(_Strict):
         if status == condition.outcome:
             return condition.target_task_success
         return condition.target_task_failure
+
+    def all_tasks(self) -> Iterator[Task]:
+        """Every task, those inside branches included (depth first)."""
+        for task in self.tasks:
+            yield task
+            for branch in task.branches or ():
+                yield from branch.all_tasks()
+
+
+class Branch(_Graph, _Strict):
+    name: TaskName
+    description: Text | None = None
+    start_task: Target
+    tasks: Annotated[list[Task], Field(min_length=1, max_length=MAX_TASKS)]
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class Flow(_Graph, _Strict):
+    id: FlowId | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    description: Text | None = None
+    type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_FLOW_TIMEOUT_SECONDS)] | None = None
+    start_task: Target
+    tasks: Annotated[list[Task], Field(min_length=1, max_length=MAX_TASKS)]
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+Task.model_rebuild()
 
 
 class FlowDocument(_Strict):

@@ -11,19 +11,30 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from flow_manager.catalog import Catalog
 from flow_manager.errors import InvalidContext, InvalidFlow, Problem
+from flow_manager.expressions import ExpressionError, parse, parse_path
 from flow_manager.model import (
-    END,
+    APPROVAL_KIND,
+    MAX_BRANCHES,
+    MAX_CASES,
     MAX_EXPRESS_TIMEOUT_SECONDS,
+    MAX_NESTING,
     MAX_PAYLOAD_BYTES,
+    MAX_TASK_TIMEOUT_SECONDS,
     MAX_TASKS,
+    MIN_BRANCHES,
+    TERMINALS,
+    Branch,
+    Case,
     Condition,
     Flow,
     RetryPolicy,
@@ -210,6 +221,10 @@ def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
             model = Condition
         elif part == "retry":
             model = RetryPolicy
+        elif part == "branches":
+            model = Branch
+        elif part == "cases":
+            model = Case
     return model
 
 
@@ -238,6 +253,13 @@ def _shape_message(error: Any, loc: Sequence[int | str]) -> str:
         return f"a flow has at most {MAX_TASKS} tasks, this one has {len(value)}"
     if kind == "too_short" and field == "tasks":
         return "a flow needs at least one task"
+    if kind in ("too_short", "too_long") and field == "branches":
+        return (
+            f"a parallel task has {MIN_BRANCHES} to {MAX_BRANCHES} branches, "
+            f"this one has {len(value)}"
+        )
+    if kind == "too_long" and field == "cases":
+        return f"a condition has at most {MAX_CASES} cases, this one has {len(value)}"
     expected = _EXPECTED.get(kind)
     if expected is not None:
         return f"expected {expected}, got {_json_type(value)}"
@@ -250,38 +272,101 @@ def _shape_message(error: Any, loc: Sequence[int | str]) -> str:
 # ---- rules ------------------------------------------------------------------------------
 
 
+_FIELDS_BY_TYPE: Mapping[str, frozenset[str]] = {
+    "task": frozenset(
+        {"function", "parameters", "timeout_seconds", "retry", "for_each", "max_concurrency"}
+    ),
+    "wait": frozenset({"seconds", "until", "seconds_from"}),
+    "parallel": frozenset({"branches"}),
+    "approval": frozenset({"parameters", "timeout_seconds"}),
+}
+_COMMON_FIELDS = frozenset({"name", "description", "type"})
+_WAIT_FIELDS = ("seconds", "until", "seconds_from")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
+
+
+@dataclass
+class _Scope:
+    """What every graph of one flow shares: names are unique across all of them."""
+
+    catalog: Catalog
+    task_names: frozenset[str]
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    task_at: dict[str, str] = field(default_factory=dict)  # name → location
+    condition_at: dict[str, str] = field(default_factory=dict)
+
+
 def _rule_problems(
     flow: dict[str, Any], where: str, catalog: Catalog
 ) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings) of the rules that relate one part of the flow to another."""
-    warnings: list[Problem] = []
-    conditions = _named_items(flow.get("conditions"))
-    problems, task_at = _task_problems(flow, where, catalog)
+    scope = _Scope(catalog, frozenset(_all_task_names(flow)))
+    # Condition names are state names: unique, and not a task's, across every branch.
+    total = sum(1 for _ in _all_task_names(flow))
+    if total > MAX_TASKS and len(_named_items(flow.get("tasks"))) <= MAX_TASKS:
+        scope.problems.append(
+            Problem(
+                f"{where}.tasks",
+                f"a flow has at most {MAX_TASKS} tasks, branches included; this one has {total}",
+            )
+        )
+    _graph_rules(flow, where, scope, depth=0)
+    scope.problems += _timeout_problems(flow, where)
+    return scope.problems, scope.warnings
+
+
+def _all_task_names(graph: Mapping[str, Any]) -> Iterator[str]:
+    for _, name, task in _named_items(graph.get("tasks")):
+        yield name
+        branches = task.get("branches")
+        if isinstance(branches, list):
+            for branch in branches:
+                if isinstance(branch, dict):
+                    yield from _all_task_names(branch)
+
+
+def _graph_rules(graph: Mapping[str, Any], where: str, scope: _Scope, depth: int) -> None:
+    """The rules of one graph (the flow, or a branch), its branches' recursively."""
+    problems = scope.problems
+    task_at: dict[str, int] = {}
+    for i, name, task in _named_items(graph.get("tasks")):
+        at = f"{where}.tasks[{i}]"
+        if name in TERMINALS:
+            problems.append(
+                Problem(f"{at}.name", f"'{name}' is reserved: a target '{name}' ends the flow")
+            )
+        elif name in scope.task_at:
+            problems.append(
+                Problem(f"{at}.name", f"duplicate task name '{name}' (also {scope.task_at[name]})")
+            )
+        else:
+            scope.task_at[name] = at
+            task_at[name] = i
+        _task_rules(task, at, name, scope, depth)
 
     task_names = list(task_at)
-    start = flow.get("start_task")
+    start = graph.get("start_task")
     if isinstance(start, str) and start not in task_at:
         problems.append(
             Problem(f"{where}.start_task", _unknown_task(start, task_names, allow_end=False))
         )
 
-    condition_at: dict[str, int] = {}
     condition_of: dict[str, int] = {}
     edges: dict[str, list[tuple[str, str]]] = {}  # source → [(target, location)]
     dangling = False
-    for i, name, condition in conditions:
+    for i, name, condition in _named_items(graph.get("conditions")):
         at = f"{where}.conditions[{i}]"
-        if name in condition_at:
+        if name in scope.condition_at:
             problems.append(
                 Problem(
                     f"{at}.name",
-                    f"duplicate condition name '{name}' "
-                    f"(also {where}.conditions[{condition_at[name]}])",
+                    f"duplicate condition name '{name}' (also {scope.condition_at[name]})",
                 )
             )
         else:
-            condition_at[name] = i
-        if name in task_at:
+            scope.condition_at[name] = at
+        if name in scope.task_names:
             problems.append(
                 Problem(
                     f"{at}.name",
@@ -290,11 +375,12 @@ def _rule_problems(
                 )
             )
         source = condition.get("source_task")
+        owns = False
         if isinstance(source, str):
             if source not in task_at:
                 dangling = True
                 problems.append(
-                    Problem(f"{at}.source_task", _unknown_task(source, task_names, allow_end=False))
+                    Problem(f"{at}.source_task", _unknown_here(source, task_names, scope))
                 )
             elif source in condition_of:
                 problems.append(
@@ -307,51 +393,177 @@ def _rule_problems(
                 )
             else:
                 condition_of[source] = i
-        for field in _TARGET_FIELDS:
-            target = condition.get(field)
-            if not isinstance(target, str) or target == END:
+                owns = True
+        for target, location in _condition_targets(condition, at, name, scope):
+            if not isinstance(target, str) or target in TERMINALS:
                 continue
             if target not in task_at:
                 dangling = True
-                problems.append(
-                    Problem(f"{at}.{field}", _unknown_task(target, task_names, allow_end=True))
-                )
-            elif isinstance(source, str) and condition_of.get(source) == i:
-                edges.setdefault(source, []).append((target, f"{at}.{field}"))
+                problems.append(Problem(location, _unknown_here(target, task_names, scope, True)))
+            elif owns and isinstance(source, str):
+                edges.setdefault(source, []).append((target, location))
 
     # A dangling reference would make tasks look unreachable too: report the cause only.
     if isinstance(start, str) and start in task_at and not dangling:
-        warnings += _reachability_warnings(start, task_at, edges, where)
+        scope.warnings += _reachability_warnings(start, task_at, edges, where)
         problems += _cycle_problems(task_at, edges)
-    problems += _timeout_problems(flow, where)
-    return problems, warnings
 
 
-def _task_problems(
-    flow: dict[str, Any], where: str, catalog: Catalog
-) -> tuple[list[Problem], dict[str, int]]:
-    """Problems of each task on its own, and where each task name is first defined."""
-    problems: list[Problem] = []
-    task_at: dict[str, int] = {}
-    for i, name, task in _named_items(flow.get("tasks")):
-        at = f"{where}.tasks[{i}]"
-        if name == END:
-            problems.append(
-                Problem(f"{at}.name", f"'{END}' is reserved: a target '{END}' ends the flow")
+def _condition_targets(
+    condition: Mapping[str, Any], at: str, name: str, scope: _Scope
+) -> list[tuple[object, str]]:
+    """(target, location) of every target of a condition, its cases' included; checks
+    each case's `when` on the way."""
+    targets: list[tuple[object, str]] = [(condition.get(f), f"{at}.{f}") for f in _TARGET_FIELDS]
+    cases = condition.get("cases")
+    for j, case in enumerate(cases if isinstance(cases, list) else []):
+        if not isinstance(case, dict):
+            continue
+        targets.append((case.get("target"), f"{at}.cases[{j}].target"))
+        when = case.get("when")
+        if isinstance(when, str) and when:
+            try:
+                parse(when, scope.task_names)
+            except ExpressionError as exc:
+                scope.problems.append(
+                    Problem(f"{at}.cases[{j}].when", f"{exc} in condition '{name}'")
+                )
+    return targets
+
+
+def _unknown_here(name: str, task_names: Sequence[str], scope: _Scope, target: bool = False) -> str:
+    if name in scope.task_names and name not in task_names:
+        return (
+            f"task '{name}' is in another branch or outside this one: conditions and "
+            "their targets stay inside their own flow or branch"
+        )
+    return _unknown_task(name, task_names, allow_end=target)
+
+
+def _task_rules(task: Mapping[str, Any], at: str, name: str, scope: _Scope, depth: int) -> None:
+    problems = scope.problems
+    kind = task.get("type") or "task"
+    if kind not in _FIELDS_BY_TYPE:
+        return  # the shape pass says what the types are
+    allowed = _FIELDS_BY_TYPE[kind] | _COMMON_FIELDS
+    for key, value in task.items():
+        if value is None or key in allowed or key not in Task.model_fields:
+            continue
+        owners = [t for t, fields in _FIELDS_BY_TYPE.items() if key in fields]
+        problems.append(
+            Problem(
+                f"{at}.{key}",
+                f"'{key}' does not apply to {kind} tasks (task '{name}'); it is for "
+                f"{' and '.join(f'{t} tasks' for t in owners)}",
             )
-        elif name in task_at:
+        )
+    if kind == "task":
+        problems.extend(_catalog_problems(task, at, name, scope.catalog))
+        timeout = task.get("timeout_seconds")
+        if isinstance(timeout, int) and timeout > MAX_TASK_TIMEOUT_SECONDS:
             problems.append(
                 Problem(
-                    f"{at}.name",
-                    f"duplicate task name '{name}' (also {where}.tasks[{task_at[name]}])",
+                    f"{at}.timeout_seconds",
+                    f"input should be less than or equal to {MAX_TASK_TIMEOUT_SECONDS}, "
+                    f"got {timeout}",
                 )
             )
-        else:
-            task_at[name] = i
-        problems += _catalog_problems(task, at, name, catalog)
-        problems += _parameter_problems(task.get("parameters"), f"{at}.parameters")
+        for_each = task.get("for_each")
+        if isinstance(for_each, str):
+            _path_rule(for_each, f"{at}.for_each", name, scope)
+        elif task.get("max_concurrency") is not None:
+            problems.append(
+                Problem(f"{at}.max_concurrency", f"max_concurrency needs for_each (task '{name}')")
+            )
+    elif kind == "wait":
+        given = [f for f in _WAIT_FIELDS if task.get(f) is not None]
+        if not given:
+            problems.append(
+                Problem(at, f"wait task '{name}' needs one of seconds, until or seconds_from")
+            )
+        for extra in given[1:]:
+            problems.append(
+                Problem(
+                    f"{at}.{extra}",
+                    f"wait task '{name}' takes one of seconds, until or seconds_from, "
+                    f"not both {given[0]} and {extra}",
+                )
+            )
+        until = task.get("until")
+        if isinstance(until, str) and not _is_timestamp(until):
+            problems.append(
+                Problem(
+                    f"{at}.until",
+                    f"{until!r} is not an RFC 3339 timestamp such as '2026-12-24T09:00:00Z'",
+                )
+            )
+        seconds_from = task.get("seconds_from")
+        if isinstance(seconds_from, str):
+            _path_rule(seconds_from, f"{at}.seconds_from", name, scope)
+    elif kind == "parallel":
+        _parallel_rules(task, at, name, scope, depth)
+    elif kind == "approval" and APPROVAL_KIND not in scope.catalog:
+        problems.append(
+            Problem(
+                f"{at}.type",
+                f"approval task '{name}' needs the catalog's internal kind '{APPROVAL_KIND}' "
+                "(the ApprovalFunction), which this catalog does not have",
+            )
+        )
+    if kind in ("task", "approval"):
+        problems.extend(_parameter_problems(task.get("parameters"), f"{at}.parameters"))
 
-    return problems, task_at
+
+def _parallel_rules(task: Mapping[str, Any], at: str, name: str, scope: _Scope, depth: int) -> None:
+    branches = task.get("branches")
+    if branches is None:
+        scope.problems.append(
+            Problem(
+                at,
+                f"parallel task '{name}' needs branches ({MIN_BRANCHES} to {MAX_BRANCHES} "
+                "sub-flows)",
+            )
+        )
+        return
+    if depth + 1 > MAX_NESTING:
+        scope.problems.append(
+            Problem(
+                f"{at}.branches",
+                f"parallel tasks nest at most {MAX_NESTING} deep; '{name}' is at depth {depth + 1}",
+            )
+        )
+        return
+    seen: dict[str, int] = {}
+    for i, branch_name, _ in _named_items(branches):
+        if branch_name in seen:
+            first = f"{at}.branches[{seen[branch_name]}]"
+            scope.problems.append(
+                Problem(
+                    f"{at}.branches[{i}].name",
+                    f"duplicate branch name '{branch_name}' (also {first})",
+                )
+            )
+        seen.setdefault(branch_name, i)
+    for i, branch in enumerate(branches if isinstance(branches, list) else []):
+        if isinstance(branch, dict):
+            _graph_rules(branch, f"{at}.branches[{i}]", scope, depth + 1)
+
+
+def _path_rule(text: str, at: str, name: str, scope: _Scope) -> None:
+    try:
+        parse_path(text, scope.task_names)
+    except ExpressionError as exc:
+        scope.problems.append(Problem(at, f"{exc} in task '{name}'"))
+
+
+def _is_timestamp(text: str) -> bool:
+    if _RFC3339.fullmatch(text) is None:
+        return False
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _named_items(raw: object) -> list[tuple[int, str, dict[str, Any]]]:
@@ -369,12 +581,19 @@ def _catalog_problems(
     task: Mapping[str, Any], at: str, name: str, catalog: Catalog
 ) -> list[Problem]:
     function = task.get("function")
-    if function is None and name == END:
+    if function is None and name in TERMINALS:
         return []  # reported as reserved already
     kind, field = (function, "function") if function is not None else (name, "name")
+    if kind == APPROVAL_KIND:
+        return [
+            Problem(
+                f"{at}.{field}",
+                f'\'{APPROVAL_KIND}\' is an internal kind: write "type": "approval" instead',
+            )
+        ]
     if not isinstance(kind, str) or kind in catalog:
         return []
-    known = sorted(catalog)
+    known = sorted(k for k in catalog if k != APPROVAL_KIND)
     listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     hint = "" if function is not None else "; set 'function' to one of the catalog's kinds"
     return [
@@ -410,9 +629,9 @@ def _parameter_problems(value: object, at: str) -> list[Problem]:
 
 
 def _unknown_task(name: str, task_names: Sequence[str], *, allow_end: bool) -> str:
-    if name == END and not allow_end:
-        return f"'{END}' is not a task here: it can only be a condition's target"
-    candidates = [*task_names, END] if allow_end else task_names
+    if name in TERMINALS and not allow_end:
+        return f"'{name}' is not a task here: it can only be a condition's target"
+    candidates = [*task_names, *TERMINALS] if allow_end else task_names
     return f"unknown task '{name}'{did_you_mean(name, candidates)}"
 
 
