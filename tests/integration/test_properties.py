@@ -37,7 +37,16 @@ def condition_names(draw: st.DrawFn, source: str, tasks: list[str]) -> str:
     other = draw(st.sampled_from(tasks))
     return draw(
         st.sampled_from(
-            [f"check {source}", "Completed", "Start", f"After {other}", f"{other} failed"]
+            [
+                f"check {source}",
+                "Completed",
+                "Start",
+                "Set up",
+                "Resume",
+                "Cannot resume",
+                f"After {other}",
+                f"{other} failed",
+            ]
         )
     )
 
@@ -137,7 +146,7 @@ def test_an_executed_flow_ends_as_predicted(
         assert f"'{failed_task}'" in run.cause
     # And every task ran as often as its retry policy allows, and no more
     assert run.attempts == {name: expected[name][1] for name in run.executed_tasks}
-    assert len(run.entered_states) <= 2 * len(run.executed_tasks) + 2
+    assert len(run.entered_states) <= 2 * len(run.executed_tasks) + 3
 
 
 # ---- (b) validate() on mutated documents ---------------------------------------------------

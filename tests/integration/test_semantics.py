@@ -179,7 +179,7 @@ def test_a_task_without_a_condition_that_succeeds_completes_the_flow(sfn: SfnHar
     result = run(sfn, make_flow([{"name": "solo"}]))
     # Then the flow ends there, completed
     assert result.status == "SUCCEEDED"
-    assert result.entered_states == ("Start", "solo", "After solo", "Completed")
+    assert result.entered_states == ("Start", "Set up", "solo", "After solo", "Completed")
 
 
 def test_a_task_without_a_condition_that_fails_fails_the_flow(sfn: SfnHarness) -> None:
@@ -189,7 +189,7 @@ def test_a_task_without_a_condition_that_fails_fails_the_flow(sfn: SfnHarness) -
     result = run(sfn, make_flow([{"name": "solo"}]))
     # Then the flow ends there, failed, naming it
     assert result.status == "FAILED"
-    assert result.entered_states == ("Start", "solo", "After solo", "solo failed")
+    assert result.entered_states == ("Start", "Set up", "solo", "After solo", "solo failed")
     assert result.cause is not None
     assert "'solo'" in result.cause
 
@@ -340,7 +340,7 @@ def test_the_execution_input_is_the_context_itself(sfn: SfnHarness) -> None:
     # Then Start wraps it as the state's context, with no results yet
     started = result.history[0]
     assert json.loads(started["executionStartedEventDetails"]["input"]) == {"order": 42}
-    assert result.state_output("Start") == {"context": {"order": 42}, "results": {}}
+    assert result.state_output("Set up") == {"context": {"order": 42}, "results": {}}
     assert result.output["context"] == {"order": 42}
 
 
@@ -356,7 +356,8 @@ def test_each_executed_task_costs_at_most_two_state_transitions(sfn: SfnHarness)
     )
     # When it runs
     result = run(sfn, flow)
-    # Then states entered ≤ 2 per executed task + Start + the terminal state (retries are free)
+    # Then states entered ≤ 2 per executed task + 3 fixed: Start, Set up, the terminal
+    # state (retries are free)
     assert result.executed_tasks == ("task1", "task2", "task3")
-    assert result.entered_states[0] == "Start"
-    assert len(result.entered_states) <= 2 * len(result.executed_tasks) + 2
+    assert result.entered_states[:2] == ("Start", "Set up")
+    assert len(result.entered_states) <= 2 * len(result.executed_tasks) + 3

@@ -26,7 +26,7 @@ def test_validate_accepts_every_sample_flow(path: Path, capsys: pytest.CaptureFi
 def test_validate_summarises_the_flow(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(PIPELINE)]) == 0
     assert capsys.readouterr().out == (
-        f"{PIPELINE}: valid flow 'data_pipeline': 3 tasks, 2 conditions, 11 states\n"
+        f"{PIPELINE}: valid flow 'data_pipeline': 3 tasks, 2 conditions, 14 states\n"
     )
 
 
@@ -184,7 +184,7 @@ def test_validate_prints_warnings_and_exits_0(
     assert main(["validate", str(path)]) == 0
     # Then it is valid, and the warning is listed under the summary
     assert capsys.readouterr().out.splitlines() == [
-        f"{path}: valid flow 'data_pipeline': 4 tasks, 2 conditions, 11 states, 1 warning:",
+        f"{path}: valid flow 'data_pipeline': 4 tasks, 2 conditions, 14 states, 1 warning:",
         f"  warning: {ORPHAN}",
     ]
 

@@ -57,9 +57,22 @@ def test_same_flow_compiles_to_identical_bytes() -> None:
 
 
 def test_execution_input_becomes_the_context() -> None:
-    start = states_of(sample("data_pipeline"))["Start"]
-    assert start["Parameters"] == {"context.$": "$", "results": {}}
-    assert start["Next"] == "task1"
+    states = states_of(sample("data_pipeline"))
+    assert states["Start"]["Default"] == "Set up"
+    assert states["Set up"]["Parameters"] == {"context.$": "$", "results": {}}
+    assert states["Set up"]["Next"] == "task1"
+
+
+def test_start_resumes_at_any_top_level_task_with_flow_manager_resume() -> None:
+    # Given the sample flow / When compiled (DESIGN §5: the resume entry)
+    states = states_of(sample("data_pipeline"))
+    # Then Start is a Choice that sends resume input to Resume, which restores the state
+    assert states["Start"]["Type"] == "Choice"
+    assert states["Start"]["Choices"][0]["Next"] == "Resume"
+    resume = states["Resume"]
+    assert resume["OutputPath"] == "$.flow_manager_resume"
+    assert [c["Next"] for c in resume["Choices"]] == ["task1", "task2", "task3"]
+    assert resume["Default"] == "Cannot resume"
 
 
 def test_choice_state_is_named_after_the_condition() -> None:
