@@ -336,3 +336,131 @@ def test_validate_answers_any_mutation_with_a_flow_or_located_problems(
         top_level = set(document) if isinstance(document, dict) else set()
         assert problem.location.startswith("flow") or problem.location in top_level, problem
         assert problem.message.strip(), problem
+
+
+# ---- (c) v2 flows: cases, waits, for_each, parallel ------------------------------------------
+
+V2_NAMES = ("t0", "t1", "t2", "t3", "t4", "t5")
+
+
+@st.composite
+def v2_flows(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(flow document, per function task: (status, n)). Tasks t0..tk in topological
+    order; each is a plain task, a wait, a for_each over context.items, or a parallel
+    task of two one- or two-task branches; conditions point forward or to a terminal,
+    with cases on data.n."""
+    size = draw(st.integers(min_value=1, max_value=len(V2_NAMES)))
+    names = list(V2_NAMES[:size])
+    tasks: list[dict[str, Any]] = []
+    scripts: dict[str, Any] = {}
+    outcome = st.sampled_from(["success", "failure"])
+    for name in names:
+        kind = draw(st.sampled_from(["task", "task", "wait", "for_each", "parallel"]))
+        if kind == "wait":
+            tasks.append({"name": name, "type": "wait", "seconds": 0})
+        elif kind == "for_each":
+            tasks.append({"name": name, "for_each": "context.items", "max_concurrency": 2})
+            scripts[name] = (draw(outcome), draw(st.integers(0, 9)))
+        elif kind == "parallel":
+            branches = []
+            for b in ("l", "r"):
+                inner = [f"{name}{b}{i}" for i in range(draw(st.integers(1, 2)))]
+                conditions = []
+                if len(inner) == 2:
+                    conditions.append(
+                        {
+                            "name": f"c_{inner[0]}",
+                            "source_task": inner[0],
+                            "outcome": "success",
+                            "target_task_success": inner[1],
+                            "target_task_failure": draw(
+                                st.sampled_from(["end", "fail", "succeed"])
+                            ),
+                        }
+                    )
+                for task_name in inner:
+                    scripts[task_name] = (draw(outcome), draw(st.integers(0, 9)))
+                branches.append(
+                    {
+                        "name": f"{name}_{b}",
+                        "start_task": inner[0],
+                        "tasks": [{"name": n} for n in inner],
+                        "conditions": conditions,
+                    }
+                )
+            tasks.append({"name": name, "type": "parallel", "branches": branches})
+        else:
+            tasks.append({"name": name})
+            scripts[name] = (draw(outcome), draw(st.integers(0, 9)))
+    conditions = []
+    for i, name in enumerate(names):
+        if not draw(st.booleans()):
+            continue
+        targets = st.sampled_from([*names[i + 1 :], "end", "fail", "succeed"])
+        condition: dict[str, Any] = {
+            "name": f"c_{name}",
+            "source_task": name,
+            "outcome": draw(st.sampled_from(["success", "failure"])),
+            "target_task_success": draw(targets),
+            "target_task_failure": draw(targets),
+        }
+        if name in scripts or tasks[i].get("type") == "wait":
+            cases = draw(
+                st.lists(
+                    st.builds(
+                        lambda k, op, t: {"when": f"data.n {op} {k}", "target": t},
+                        st.integers(0, 9),
+                        st.sampled_from(["<", ">=", "==", "!="]),
+                        targets,
+                    ),
+                    max_size=2,
+                )
+            )
+            if cases:
+                condition["cases"] = cases
+        conditions.append(condition)
+    document = {
+        "id": "v2gen",
+        "name": "v2",
+        "start_task": names[0],
+        "tasks": tasks,
+        "conditions": conditions,
+    }
+    return document, scripts
+
+
+def _scripted_v2(status: str, n: int) -> Callable[..., Any]:
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return {"status": status, "data": {"n": n}, "error": None if status == "success" else "no"}
+
+    return handler
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(generated=v2_flows(), items=st.lists(st.integers(0, 3), max_size=2))
+def test_an_executed_v2_flow_ends_as_predicted(
+    module_sfn: SfnHarness, generated: tuple[dict[str, Any], dict[str, Any]], items: list[int]
+) -> None:
+    # Given a random v2 flow and each function task's outcome and data
+    document, scripts = generated
+    catalog = catalog_for(scripts)
+    flow = validate({"flow": document}, catalog)
+    for name, (status, n) in scripts.items():
+        module_sfn.register(name, _scripted_v2(status, n))
+    context = {"items": items}
+    predicted = predict(
+        flow,
+        {name: status for name, (status, _) in scripts.items()},
+        data={name: {"n": n} for name, (_, n) in scripts.items()},
+        context=context,
+    )
+    # When it runs in Step Functions
+    run = module_sfn.run(compile_flow(flow, catalog).json, context)
+    # Then the flow's own tasks ran in the predicted order, and it ended as predicted
+    top = {t.name for t in flow.tasks}
+    assert tuple(s for s in run.entered_states if s in top) == predicted.executed_tasks
+    assert run.status == {"completed": "SUCCEEDED", "failed": "FAILED"}[predicted.status]

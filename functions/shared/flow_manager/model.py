@@ -8,7 +8,7 @@ live in `validation`, which reports every problem at once with its location.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -201,32 +201,136 @@ class FlowDocument(_Strict):
 
 @dataclass(frozen=True)
 class PredictedRun:
-    """What DESIGN §4 says an execution does, given each task's outcome."""
+    """What DESIGN §4 and §3.1 say an execution does, given each task's outcome."""
 
     status: Literal["completed", "failed"]
-    executed_tasks: tuple[str, ...]
+    executed_tasks: tuple[str, ...]  # the flow's own (top-level) tasks, in order
     failed_task: str | None
+    results: Mapping[str, Any] = field(default_factory=dict)
 
 
-def predict(flow: Flow, outcomes: Mapping[str, TaskStatus]) -> PredictedRun:
-    """The reference semantics: run `flow` on paper with the given task outcomes.
+def predict(
+    flow: Flow,
+    outcomes: Mapping[str, TaskStatus],
+    *,
+    data: Mapping[str, Any] | None = None,
+    context: Any = None,
+) -> PredictedRun:
+    """The reference semantics: run `flow` on paper.
 
-    A valid flow is acyclic, so this ends after at most one visit per task.
+    `outcomes[task]` is how each function-running task ends (a for_each task: how every
+    item ends); `data[task]` is the data it returns; `context` is the execution's input.
+    Wait tasks succeed; a parallel task succeeds when every branch completes. A valid
+    flow is acyclic, so this ends after at most one visit per task.
     """
+    results: dict[str, Any] = {}
+    status, path, failed = _predict_graph(flow, outcomes, data or {}, context, results)
+    return PredictedRun(status, tuple(path), failed, results)
+
+
+def _predict_graph(
+    graph: _Graph,
+    outcomes: Mapping[str, TaskStatus],
+    data: Mapping[str, Any],
+    context: Any,
+    results: dict[str, Any],
+) -> tuple[Literal["completed", "failed"], list[str], str | None]:
+    from flow_manager import expressions  # the model stays importable on its own
+
+    by_name = {t.name: t for t in graph.tasks}
     path: list[str] = []
-    current = flow.start_task
+    current = graph.start_task
     while True:
         path.append(current)
-        status = outcomes[current]
-        following = flow.next_task(current, status)
-        if following == END:
-            failed = status == "failure"
-            return PredictedRun(
-                status="failed" if failed else "completed",
-                executed_tasks=tuple(path),
-                failed_task=current if failed else None,
-            )
+        task = by_name[current]
+        status = _predict_task(task, outcomes, data, context, results)
+        condition = graph.condition_for(current)
+        following = END
+        if condition is not None:
+            following = graph.next_task(current, status)
+            if status == condition.outcome:
+                for case in condition.cases or ():
+                    expr = expressions.parse(case.when)
+                    if expressions.evaluate(expr, _lookup(current, context, results)):
+                        following = case.target
+                        break
+        if following in TERMINALS:
+            failed = following == FAIL or (following == END and status == "failure")
+            return ("failed" if failed else "completed"), path, current if failed else None
         current = following
+
+
+def _predict_task(
+    task: Task,
+    outcomes: Mapping[str, TaskStatus],
+    data: Mapping[str, Any],
+    context: Any,
+    results: dict[str, Any],
+) -> TaskStatus:
+    kind = task.task_type
+    if kind == "wait":
+        return "success"
+    if kind == "parallel":
+        merged = dict(results)
+        ok = True
+        for branch in task.branches or ():
+            own = dict(results)
+            branch_status, _, _ = _predict_graph(branch, outcomes, data, context, own)
+            ok = ok and branch_status == "completed"
+            merged.update(own)
+        if ok:
+            results.update(merged)
+            results[task.name] = {"status": "success", "data": None, "error": None}
+            return "success"
+        results[task.name] = {"Error": "TaskFailed"}
+        return "failure"
+    status = outcomes[task.name]
+    if task.for_each is not None:
+        from flow_manager import expressions
+
+        operand = expressions.parse_path(task.for_each)
+        items = _lookup(task.name, context, results)(operand)
+        if not isinstance(items, list):
+            results[task.name] = {"status": "failure", "data": None, "error": "not an array"}
+            return "failure"
+        if not items:
+            status = "success"
+    results[task.name] = {
+        "status": status,
+        "data": data.get(task.name),
+        "error": None if status == "success" else f"{task.name} failed",
+    }
+    return status
+
+
+def _lookup(source: str, context: Any, results: Mapping[str, Any]) -> Any:
+    from flow_manager import expressions
+
+    def value_of(operand: expressions.Operand) -> object:
+        if operand.root == "context":
+            value: Any = context
+        else:
+            result = results.get(operand.task or source)
+            if not isinstance(result, dict):
+                return expressions.Missing
+            base = operand.base
+            if base == "status":
+                return result.get("status", "failure")
+            if base == "error":
+                return result.get("error", result.get("Error", expressions.Missing))
+            if "data" not in result:
+                return expressions.Missing
+            value = result["data"]
+        for segment in operand.segments:
+            if isinstance(segment, int):
+                if not isinstance(value, list) or segment >= len(value):
+                    return expressions.Missing
+            elif not isinstance(value, dict) or segment not in value:
+                return expressions.Missing
+            value = value[segment]
+        return value
+
+    return value_of
 
 
 # ---- The task contract (DESIGN §4.2) -------------------------------------------------
