@@ -168,13 +168,67 @@ def test_task_receives_the_documented_event() -> None:
 @pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.stem)
 def test_every_transition_target_exists_and_every_state_is_used(path: Path) -> None:
     # moto accepts dangling Next targets, so the translator must not produce them.
+    # Branches and Map item processors are machines of their own: checked the same way.
     definition = translate(flow_of(json.loads(path.read_text())), CATALOG)
-    states = definition["States"]
-    targets = {definition["StartAt"]}
-    for state in states.values():
-        targets |= {state.get("Next"), state.get("Default")} - {None}
-        targets |= {rule["Next"] for rule in state.get("Choices", []) + state.get("Catch", [])}
-    assert targets == set(states)
+    machines = [definition]
+    while machines:
+        machine = machines.pop()
+        states = machine["States"]
+        targets = {machine["StartAt"]}
+        for state in states.values():
+            targets |= {state.get("Next"), state.get("Default")} - {None}
+            targets |= {rule["Next"] for rule in state.get("Choices", []) + state.get("Catch", [])}
+            machines += state.get("Branches", [])
+            machines += [state["ItemProcessor"]] if "ItemProcessor" in state else []
+        assert targets == set(states)
+
+
+def _all_names(machine: dict[str, Any]) -> list[str]:
+    names = list(machine["States"])
+    for state in machine["States"].values():
+        for sub in [
+            *state.get("Branches", []),
+            *([state["ItemProcessor"]] if "ItemProcessor" in state else []),
+        ]:
+            names += _all_names(sub)
+    return names
+
+
+def test_state_names_are_unique_across_branches_and_item_processors() -> None:
+    names = _all_names(translate(sample("order_flow"), CATALOG))
+    assert len(names) == len(set(names))
+    assert all(len(name) <= 80 for name in names)
+
+
+def test_a_case_rule_carries_its_description_or_when_as_comment() -> None:
+    choices = states_of(sample("order_flow"))["route order"]["Choices"]
+    assert [c.get("Comment") for c in choices] == [
+        None,
+        "large orders need a manager's approval",
+        "outside the EU: customs hold",
+        None,
+    ]
+    assert [c["Next"] for c in choices] == [
+        "Fail after load_order",
+        "manager_ok",
+        "customs_hold",
+        "price_items items?",
+    ]
+
+
+def test_fail_targets_are_fail_states_with_flow_failed_naming_the_condition() -> None:
+    state = states_of(sample("order_flow"))["Fail after refund"]
+    assert state["Type"] == "Fail"
+    assert state["Error"] == "FlowFailed"
+    assert state["Cause"] == "Condition 'refunded' ended the flow with 'fail' after task 'refund'."
+
+
+def test_an_approval_waits_for_a_task_token_with_its_timeout() -> None:
+    state = states_of(sample("order_flow"))["manager_ok"]
+    assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert state["TimeoutSeconds"] == 86400
+    assert state["Parameters"]["FunctionName"] == CATALOG["approval"]
+    assert state["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
 
 
 def test_flow_without_id_needs_one_from_the_caller() -> None:

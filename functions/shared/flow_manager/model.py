@@ -36,8 +36,7 @@ MAX_CONCURRENCY = 40
 DEFAULT_MAX_CONCURRENCY = 10
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600
 MAX_WAIT_SECONDS = MAX_FLOW_TIMEOUT_SECONDS
-APPROVAL_KIND = "approval"
-"""The catalog's internal kind of the function that records an approval's task token."""
+APPROVAL_KIND = "approval"  # = catalog.APPROVAL_KIND (the model imports nothing of ours)
 
 FLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$"
 TASK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
