@@ -361,3 +361,18 @@ def test_parameter_values_that_look_like_paths_stay_data() -> None:
         "$price": 1,
         "a.$b": 2,
     }
+
+
+def test_a_context_claiming_to_resume_is_refused() -> None:
+    # Given a start whose context carries the reserved resume key (DESIGN §5)
+    # When it is checked / Then it is refused at that key: no client can skip a task
+    with pytest.raises(InvalidContext) as caught:
+        check_context({"flow_manager_resume": {"from": "ship", "context": {}, "results": {}}})
+    assert caught.value.details[0].location == "context.flow_manager_resume"
+    assert "reserved" in caught.value.message
+
+
+def test_the_translator_and_validation_agree_on_the_resume_key() -> None:
+    from flow_manager import translator, validation
+
+    assert validation.RESUME_KEY == translator.RESUME_KEY

@@ -42,6 +42,8 @@ from flow_manager.model import (
 )
 from flow_manager.tasks import DEMO_DISABLED, DEMO_SWITCHES, demo_switch_problem
 
+RESUME_KEY = "flow_manager_resume"  # = translator.RESUME_KEY (DESIGN §5)
+
 # Seed 000 wraps the flow: {"flow_data": {"flow": {...}}}. Its clients must work as they are.
 _WRAPPERS = ("flow_data",)
 _TARGET_FIELDS = ("target_task_success", "target_task_failure")
@@ -85,6 +87,12 @@ def check_context(context: object) -> None:
     if not isinstance(context, dict):
         raise InvalidContext(
             f"the context must be a JSON object, got {_json_type(context)}", "context"
+        )
+    if RESUME_KEY in context:
+        raise InvalidContext(
+            f"'{RESUME_KEY}' is reserved: only the retry route resumes an execution at a "
+            "task (so no start can skip a task by claiming its result)",
+            f"context.{RESUME_KEY}",
         )
     size = len(json.dumps(context, separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
