@@ -42,11 +42,70 @@ def chain(size: int) -> dict[str, Any]:
     }
 
 
+def v2(groups: int) -> dict[str, Any]:
+    """`groups` x 6 tasks (+2): a task with two cases, a wait, a for_each task and a
+    parallel task of two one-task branches, chained; 83 groups make 500 tasks."""
+    tasks: list[dict[str, Any]] = []
+    order: list[str] = []
+    for g in range(groups):
+        branches = [
+            {
+                "name": "left",
+                "start_task": f"l{g}",
+                "tasks": [{"name": f"l{g}", "function": "fetch_data"}],
+            },
+            {
+                "name": "right",
+                "start_task": f"r{g}",
+                "tasks": [{"name": f"r{g}", "function": "store_data"}],
+            },
+        ]
+        tasks += [
+            {"name": f"t{g}", "function": KINDS[g % 3]},
+            {"name": f"w{g}", "type": "wait", "seconds": 1},
+            {"name": f"f{g}", "function": "process_data", "for_each": f"results.t{g}.data.records"},
+            {"name": f"p{g}", "type": "parallel", "branches": branches},
+        ]
+        order += [f"t{g}", f"w{g}", f"f{g}", f"p{g}"]
+    tasks += [
+        {"name": "last", "function": "store_data"},
+        {"name": "undo", "function": "store_data"},
+    ]
+    order.append("last")
+    conditions: list[dict[str, Any]] = []
+    for i, name in enumerate(order[:-1]):
+        condition: dict[str, Any] = {
+            "name": f"after {name}",
+            "source_task": name,
+            "outcome": "success",
+            "target_task_success": order[i + 1],
+            "target_task_failure": "undo" if i % 2 else "fail",
+        }
+        if name.startswith("t"):
+            condition["cases"] = [
+                {"when": "data.count > 100 and context.region != 'eu'", "target": order[i + 2]},
+                {"when": "data.mode in ['fast', 'skip']", "target": order[i + 3]},
+            ]
+        conditions.append(condition)
+    conditions.append(
+        {
+            "name": "undone",
+            "source_task": "undo",
+            "outcome": "success",
+            "target_task_success": "fail",
+            "target_task_failure": "fail",
+        }
+    )
+    flow = {"id": "v2bench", "name": "bench v2", "start_task": "t0", "tasks": tasks}
+    return {"flow": {**flow, "conditions": conditions}}
+
+
 def main() -> None:
     catalog = placeholder_catalog()
     print(f"{'tasks':>6} {'validate ms':>12} {'compile ms':>11} {'total ms':>9} {'ASL KiB':>8}")
-    for size in (10, 100, 500):
-        document = chain(size)
+    cases: list[tuple[str, int, dict[str, Any]]] = [(str(n), n, chain(n)) for n in (10, 100, 500)]
+    cases.append(("500 v2", 500, v2(83)))
+    for label, size, document in cases:
         runs = 50 if size < 500 else 15
         checks, builds = [], []
         size_kib = 0.0
@@ -59,7 +118,7 @@ def main() -> None:
             builds.append(time.perf_counter() - middle)
             size_kib = len(compiled.json.encode()) / 1024
         check, build = statistics.median(checks) * 1e3, statistics.median(builds) * 1e3
-        print(f"{size:>6} {check:>12.2f} {build:>11.2f} {check + build:>9.2f} {size_kib:>8.0f}")
+        print(f"{label:>6} {check:>12.2f} {build:>11.2f} {check + build:>9.2f} {size_kib:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -322,3 +322,38 @@ def test_an_unreachable_task_is_left_out_of_the_state_machine() -> None:
     assert "orphan" not in states
     assert "After orphan" not in states
     assert "task1" in states
+
+
+def test_a_definition_too_large_indented_is_rendered_compact_and_deterministic() -> None:
+    # Given a 500-task chain whose indented definition passes 1 MB, but not its compact form
+    tasks = [
+        {"name": f"t{i}", "function": "fetch_data", "parameters": {"pad": "x" * 300}}
+        for i in range(500)
+    ]
+    conditions = [
+        {
+            "name": f"after t{i}",
+            "source_task": f"t{i}",
+            "outcome": "success",
+            "target_task_success": f"t{i + 1}",
+            "target_task_failure": "end",
+        }
+        for i in range(499)
+    ]
+    flow = flow_of(
+        {
+            "flow": {
+                "id": "wide",
+                "name": "w",
+                "start_task": "t0",
+                "tasks": tasks,
+                "conditions": conditions,
+            }
+        }
+    )
+    assert len(render(translate(flow, CATALOG)).encode()) >= 1024 * 1024
+    # When compiled / Then it is the compact rendering, the same bytes every time
+    compiled = compile_flow(flow, CATALOG)
+    assert "\n  " not in compiled.json
+    assert json.loads(compiled.json) == compiled.definition
+    assert compile_flow(flow, CATALOG).json == compiled.json

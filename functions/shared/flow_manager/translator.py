@@ -105,6 +105,9 @@ def compile_flow(
     """Translate a *validated* flow; raise InvalidFlow if the result is too large."""
     definition = translate(flow, catalog, flow_id=flow_id, version=version)
     rendered = render(definition)
+    if len(rendered.encode()) >= MAX_DEFINITION_BYTES:
+        # Indentation is for people; a large flow is still deterministic without it.
+        rendered = render_compact(definition)
     size = len(rendered.encode())
     if size >= MAX_DEFINITION_BYTES:
         raise InvalidFlow(
@@ -121,6 +124,10 @@ def compile_flow(
 
 def render(definition: dict[str, Any]) -> str:
     return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_compact(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def translate(
