@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import pathlib
 from collections.abc import Callable
 from typing import Any, Literal, cast
 
@@ -151,7 +153,7 @@ def test_an_executed_flow_ends_as_predicted(
 
 # ---- (b) validate() on mutated documents ---------------------------------------------------
 
-CATALOG = placeholder_catalog()
+CATALOG = placeholder_catalog()  # the approval kind included
 
 VALID: dict[str, Any] = {
     "flow": {
@@ -208,7 +210,30 @@ json_values = st.recursive(
 
 # Near misses of real names and references: typos, case, whitespace, reserved, too long.
 names = st.sampled_from(
-    ["task1", "task2", "task3", "taks3", "Task1", "task1 ", "end", "END", "", "é", "x" * 90]
+    [
+        "task1",
+        "task2",
+        "task3",
+        "taks3",
+        "Task1",
+        "task1 ",
+        "end",
+        "END",
+        "",
+        "é",
+        "x" * 90,
+        "fail",
+        "succeed",
+        "wait",
+        "parallel",
+        "approval",
+        "data.x > 1",
+        "context.items",
+        "results.load_order.data.records",
+        "dta.x == (",
+        "lambda: 1",
+        "__import__('os')",
+    ]
 ) | st.text(max_size=10)
 
 
@@ -257,7 +282,18 @@ def rename_reference(data: st.DataObject, document: Json) -> Json:
         for p in paths(document)
         if p
         and p[-1]
-        in {"start_task", "source_task", "target_task_success", "target_task_failure", "name"}
+        in {
+            "start_task",
+            "source_task",
+            "target_task_success",
+            "target_task_failure",
+            "name",
+            "target",
+            "when",
+            "for_each",
+            "seconds_from",
+            "type",
+        }
     ] + [p for p in paths(document) if p and p[-1] == "function"]
     if not references:
         return document
@@ -310,13 +346,19 @@ def test_the_unmutated_document_is_valid() -> None:
     assert validate(copy.deepcopy(VALID), CATALOG).name == "Data processing flow"
 
 
+ORDER_FLOW: dict[str, Any] = json.loads(
+    (pathlib.Path(__file__).parents[2] / "events" / "flows" / "order_flow.json").read_text()
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_validate_answers_any_mutation_with_a_flow_or_located_problems(
     data: st.DataObject,
 ) -> None:
-    # Given a valid document with 1-3 random mutations
-    document: Json = copy.deepcopy(VALID)
+    # Given a valid document (v1, or the v2 order sample) with 1-3 random mutations
+    base = data.draw(st.sampled_from([VALID, ORDER_FLOW]), label="base")
+    document: Json = copy.deepcopy(base)
     for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=3)):
         document = mutation(data, document)
     # When it is validated
