@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flow_manager.catalog import placeholder_catalog
-from flow_manager.errors import InvalidContext, InvalidFlow
+from flow_manager.errors import InvalidContext, InvalidFlow, Problem
 from flow_manager.model import MAX_PAYLOAD_BYTES, MAX_TASKS
 from flow_manager.validation import check_context, check_flow, validate
 
@@ -368,7 +368,9 @@ def test_a_context_claiming_to_resume_is_refused() -> None:
     # When it is checked / Then it is refused at that key: no client can skip a task
     with pytest.raises(InvalidContext) as caught:
         check_context({"flow_manager_resume": {"from": "ship", "context": {}, "results": {}}})
-    assert caught.value.details[0].location == "context.flow_manager_resume"
+    problem = caught.value.details[0]
+    assert isinstance(problem, Problem)
+    assert problem.location == "context.flow_manager_resume"
     assert "reserved" in caught.value.message
 
 
