@@ -357,3 +357,40 @@ def test_a_definition_too_large_indented_is_rendered_compact_and_deterministic()
     assert "\n  " not in compiled.json
     assert json.loads(compiled.json) == compiled.definition
     assert compile_flow(flow, CATALOG).json == compiled.json
+
+
+TRANSLATOR_PATH_KEYS = {
+    "context.$",
+    "results.$",
+    "execution_id.$",
+    "retry_count.$",
+    "task_token.$",
+    "item.$",
+    "index.$",
+    "status.$",
+    "data.$",
+    "error.$",
+    "branches.$",
+}
+
+
+def _path_keys(value: Any, inside_parameters: bool = False) -> list[tuple[str, bool]]:
+    found: list[tuple[str, bool]] = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key.endswith(".$"):
+                found.append((key, inside_parameters))
+            found += _path_keys(child, inside_parameters or key == "parameters")
+    elif isinstance(value, list):
+        for child in value:
+            found += _path_keys(child, inside_parameters)
+    return found
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.stem)
+def test_only_the_translators_own_keys_are_evaluated_as_paths(path: Path) -> None:
+    # Given a sample flow / When compiled / Then every key Step Functions evaluates
+    # (ending in '.$') is one the translator writes, and none is inside task parameters
+    keys = _path_keys(translate(flow_of(json.loads(path.read_text())), CATALOG))
+    assert {key for key, _ in keys} <= TRANSLATOR_PATH_KEYS
+    assert not [key for key, inside in keys if inside]
