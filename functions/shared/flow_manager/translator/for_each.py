@@ -1,0 +1,117 @@
+"""A for_each task: a guard Choice (is the path an array?) and a Map state whose item
+processor invokes the function once per item."""
+
+from __future__ import annotations
+
+from flow_manager import expressions
+from flow_manager.model import DEFAULT_MAX_CONCURRENCY, Task
+from flow_manager.translator.common import ITEM_FAILED, State, result_path
+from flow_manager.translator.graph import GraphUnit
+from flow_manager.translator.task import RESULT_SELECTOR, case_choice, retry_policy, task_event
+
+
+def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
+    assert task.for_each is not None
+    items = expressions.json_path(expressions.parse_path(task.for_each), result_path)
+    guard = unit.entry(task.name)
+    missing = unit.names.fresh(f"{task.name} has no items")
+    on_success, on_failure = unit.routes(task)
+    item_task, item_check = (unit.names.fresh(f"{task.name} item{s}") for s in ("", " ok?"))
+    item_done, item_failed, item_raised = (
+        unit.names.fresh(f"{task.name} item {s}") for s in ("done", "failed", "raised")
+    )
+    is_array_like = [
+        {"Variable": items, "IsPresent": True},
+        *({"Not": {"Variable": items, test: True}} for test in _SCALAR_TESTS),
+    ]
+    payload = task_event(unit, task) | {"item.$": "$.item", "index.$": "$.index"}
+    item_state: State = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": unit.context.catalog[task.kind], "Payload": payload},
+        "ResultSelector": dict(RESULT_SELECTOR),
+        "ResultPath": "$.result",
+    }
+    if task.timeout_seconds is not None:
+        item_state["TimeoutSeconds"] = task.timeout_seconds
+    item_state |= {
+        "Retry": retry_policy(task),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.result", "Next": item_raised}],
+        "Next": item_check,
+    }
+    processor = {
+        "ProcessorConfig": {"Mode": "INLINE"},
+        "StartAt": item_task,
+        "States": {
+            item_task: item_state,
+            item_check: {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.result.status", "IsPresent": True},
+                            {"Variable": "$.result.status", "StringEquals": "success"},
+                        ],
+                        "Next": item_done,
+                    }
+                ],
+                "Default": item_failed,
+            },
+            item_done: {"Type": "Succeed", "OutputPath": "$.result"},
+            item_failed: {
+                "Type": "Fail",
+                "Error": ITEM_FAILED,
+                "CausePath": "States.Format('item {} failed: {}', $.index, $.result.error)",
+            },
+            item_raised: {
+                "Type": "Fail",
+                "Error": ITEM_FAILED,
+                "CausePath": "States.Format('item {} raised {}', $.index, $.result.Error)",
+            },
+        },
+    }
+    states: dict[str, State] = {
+        guard: {
+            "Type": "Choice",
+            "Comment": f"{task.name} runs once per item of {task.for_each}: is it an array?",
+            "Choices": [{"And": is_array_like, "Next": task.name}],
+            "Default": missing,
+        },
+        missing: {
+            "Type": "Pass",
+            "Result": {
+                "status": "failure",
+                "data": None,
+                "error": f"for_each: {task.for_each} is missing or not an array",
+            },
+            "ResultPath": result_path(task.name),
+            "Next": on_failure,
+        },
+        task.name: {
+            "Type": "Map",
+            "Comment": task.description or f"{task.kind} for each item of {task.for_each}",
+            "ItemsPath": items,
+            "MaxConcurrency": task.max_concurrency or DEFAULT_MAX_CONCURRENCY,
+            "ItemSelector": {
+                "context.$": "$.context",
+                "results.$": "$.results",
+                "item.$": "$$.Map.Item.Value",
+                "index.$": "$$.Map.Item.Index",
+            },
+            "ItemProcessor": processor,
+            "ResultSelector": {"status": "success", "data.$": "$[*].data", "error": None},
+            "ResultPath": result_path(task.name),
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": result_path(task.name),
+                    "Next": on_failure,
+                }
+            ],
+            "Next": on_success,
+        },
+    }
+    return states | case_choice(unit, task)
+
+
+_SCALAR_TESTS = ("IsString", "IsNumeric", "IsBoolean", "IsNull")
