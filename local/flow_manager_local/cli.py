@@ -158,16 +158,11 @@ def _read(file: str) -> str:
 
 
 def _catalog(file: str | None) -> Catalog:
-    from flow_manager.catalog import APPROVAL_KIND, parse_catalog, placeholder_catalog
+    from flow_manager.catalog import parse_catalog, placeholder_catalog
     from flow_manager.errors import InvalidCatalog
 
     if file is None:
-        template = _template_catalog()
-        if template is None:
-            return placeholder_catalog()
-        # Until the template has an ApprovalFunction, approval tasks validate offline
-        # against a placeholder ARN (the deployed catalog decides at create time).
-        return {APPROVAL_KIND: placeholder_catalog()[APPROVAL_KIND], **template}
+        return _template_catalog() or placeholder_catalog()
     try:
         return parse_catalog(_read(file), source=file)
     except InvalidCatalog as exc:

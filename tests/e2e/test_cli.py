@@ -22,11 +22,8 @@ EXPECTED: dict[str, tuple[int, str, str | None]] = {
     "failure_routing": (0, "completed", None),
     "outcome_failure": (0, "completed", None),
     "retry_and_timeout": (1, "failed", "process"),
+    "order_flow": (0, "completed", None),  # no amount, no country: customs, then charged
 }
-# Sample flows with an approval task: they run here once template.yaml has the
-# ApprovalFunction (the catalog's `approval` kind, issue 9 item 4); until then the stack
-# refuses them at create. tests/integration/test_order_flow.py runs them in moto.
-NEEDS_APPROVAL = {"order_flow"}
 
 
 def cli(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,14 +42,12 @@ def cli(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess[
 
 def test_every_sample_flow_has_an_expected_outcome() -> None:
     # Given the sample flows in events/flows / Then each one's outcome is known here
-    assert sorted(p.stem for p in FLOW_FILES) == sorted({*EXPECTED, *NEEDS_APPROVAL})
+    assert sorted(p.stem for p in FLOW_FILES) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("path", FLOW_FILES, ids=[p.stem for p in FLOW_FILES])
 def test_run_executes_a_sample_flow_to_its_documented_outcome(path: Path, endpoint: str) -> None:
     # Given a sample flow file
-    if path.stem in NEEDS_APPROVAL:
-        pytest.skip("needs the ApprovalFunction in template.yaml (the `approval` kind)")
     code, status, failed_task = EXPECTED[path.stem]
     # When `flow-manager run FILE --json` runs it (creating or updating the flow)
     result = cli("run", str(path), "--json", endpoint=endpoint)
