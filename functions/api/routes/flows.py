@@ -15,6 +15,14 @@ from routes.params import FlowBody, Limit, NextToken
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import flows
 
+Strict = Annotated[
+    bool,
+    Query(
+        description="Turn warnings (tasks no path reaches) into errors: 422 instead of "
+        "accepting the flow without them."
+    ),
+]
+
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 metrics = Metrics()
 
@@ -34,8 +42,10 @@ CREATE_RESPONSES = {
     "id is named after its content.",
     responses=CREATE_RESPONSES,
 )
-def create_flow(body: Annotated[FlowBody, Body()]) -> Response[FlowResource]:
-    saved = flows().create(router.current_event.json_body)
+def create_flow(
+    body: Annotated[FlowBody, Body()], strict: Strict = False
+) -> Response[FlowResource]:
+    saved = flows().create(router.current_event.json_body, strict=strict)
     if saved.created:
         metrics.add_metric(name="FlowCreated", unit=MetricUnit.Count, value=1)
     resource = saved.flow.model_copy(
@@ -52,8 +62,10 @@ def create_flow(body: Annotated[FlowBody, Body()]) -> Response[FlowResource]:
     description="Stores nothing. 200 either way; `valid` says which.",
     responses={**ok(200, ValidationReport, "The verdict"), **errors(*BODY_ERRORS)},
 )
-def validate_flow(body: Annotated[FlowBody, Body()]) -> Response[ValidationReport]:
-    return json_response(200, flows().check(router.current_event.json_body))
+def validate_flow(
+    body: Annotated[FlowBody, Body()], strict: Strict = False
+) -> Response[ValidationReport]:
+    return json_response(200, flows().check(router.current_event.json_body, strict=strict))
 
 
 @router.get(
@@ -104,8 +116,9 @@ def update_flow(
     flow_id: str,
     body: Annotated[FlowBody, Body()],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    strict: Strict = False,
 ) -> Response[FlowResource]:
-    saved = flows().update(flow_id, router.current_event.json_body, if_match)
+    saved = flows().update(flow_id, router.current_event.json_body, if_match, strict=strict)
     return json_response(200, saved.flow, {"ETag": etag(saved.flow.version)})
 
 

@@ -93,3 +93,33 @@ def test_strict_check_reports_the_warning_as_a_problem(api: Api) -> None:
     report = api.module.flows().check({"flow": with_orphan()}, strict=True)
     assert report.valid is False
     assert [p.model_dump() for p in report.problems] == [WARNING]
+
+
+def test_strict_query_on_create_answers_422_with_the_warning_and_stores_nothing(api: Api) -> None:
+    # Given a flow with an unreachable task
+    # When it is created with ?strict=true
+    answer = api.request("POST", "/flows?strict=true", {"flow": with_orphan()})
+    # Then the warning is refused as a problem, and nothing was stored
+    assert answer.status == 422, answer.text
+    assert answer.body["error"]["details"] == [WARNING]
+    assert api.request("GET", "/flows/data_pipeline").status == 404
+
+
+def test_strict_query_on_update_answers_422_and_keeps_the_version(api: Api) -> None:
+    api.create(chain())
+    answer = api.request(
+        "PUT",
+        "/flows/data_pipeline?strict=true",
+        {"flow": with_orphan()},
+        headers={"If-Match": '"1"'},
+    )
+    assert answer.status == 422, answer.text
+    assert answer.body["error"]["details"] == [WARNING]
+    assert api.request("GET", "/flows/data_pipeline").body["version"] == 1
+
+
+def test_strict_query_on_validate_says_invalid(api: Api) -> None:
+    answer = api.request("POST", "/flows/validate?strict=true", {"flow": with_orphan()})
+    assert answer.status == 200
+    assert answer.body["valid"] is False
+    assert answer.body["problems"] == [WARNING]
