@@ -31,8 +31,13 @@ with status "failure" and error "<Error>: <message>" instead.
 raise, fail a number of attempts, or sleep (see functions/tasks/README.md), on a stack
 whose template enables them (DEMO_SWITCHES=enabled; otherwise a switch is a failure).
 
-A result that would not fit in the execution's state (Step Functions carries 256 KiB,
-and States.DataLimitExceeded cannot be caught) is answered as a failure saying so.
+Large results go to the ResultsBucket (env RESULTS_BUCKET, see results_store.py): a
+`data` larger than 256 bytes is stored there and the state keeps a skeleton whose large
+values are references `{"$ref": "s3://...", "bytes": N}`; small values stay, so
+conditions can test them. `task.results` resolves references when a handler reads a
+result, so handlers never see them. A result that would still not fit in the
+execution's state (Step Functions carries 256 KiB, and States.DataLimitExceeded cannot
+be caught) is answered as a failure saying so.
 
 Imports stay light on purpose (cold start): no boto3, no Powertools. Logging is the
 standard library's (LOG_LEVEL sets the level): a line when the task starts and when it
@@ -48,14 +53,17 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue, ValidationError
 from pydantic_core import to_jsonable_python
 
 from flow_manager.model import MAX_PAYLOAD_BYTES, TaskEvent, TaskResult
+
+if TYPE_CHECKING:
+    from flow_manager.results_store import ResultsStore
 
 __all__ = [
     "DEMO_SWITCHES",
@@ -78,6 +86,7 @@ TaskFunction = Callable[["TaskInput"], object]
 
 # Room for the rest of the execution's state (keys, the result's status and error).
 _STATE_OVERHEAD_BYTES = 1024
+RESULTS_BUCKET_ENV = "RESULTS_BUCKET"
 
 
 class TaskFailure(Exception):
@@ -99,7 +108,7 @@ class TaskInput:
     """What a task handler gets: the task event, typed, with earlier results normalised."""
 
     event: TaskEvent
-    results: Mapping[str, TaskResult]
+    results: Mapping[str, TaskResult]  # offloaded values resolved (a `Results`)
     lambda_context: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -157,9 +166,14 @@ class TaskInput:
             if not isinstance(result.data, dict) or key not in result.data:
                 raise TaskFailure(f"the result of task {source_task!r} has no data.{key}")
             return source_task, result.data[key]
-        for name, result in reversed(list(self.results.items())):
+        # Look in the results as the state holds them (a key of an offloaded value is
+        # there too), then resolve only the result that has it.
+        unresolved = self.results.unresolved if isinstance(self.results, Results) else self.results
+        for name, result in reversed(list(unresolved.items())):
             if result.status == "success" and isinstance(result.data, dict) and key in result.data:
-                return name, result.data[key]
+                data = self.results[name].data
+                assert isinstance(data, dict)  # a skeleton's keys are the data's keys
+                return name, data[key]
         ran = ", ".join(self.results) or "none"
         raise TaskFailure(f"no earlier task succeeded with data.{key} (tasks that ran: {ran})")
 
@@ -183,11 +197,14 @@ def task_handler(function: TaskFunction) -> LambdaHandler:
             logger.error(message, extra=_request_fields(lambda_context))
             return _answer(TaskResult(status="failure", error=message))
 
+        store = _results_store()
         task = TaskInput(
             event=task_event,
-            results={
-                name: normalise_result(value, name) for name, value in task_event.results.items()
-            },
+            results=Results(
+                {name: normalise_result(value, name) for name, value in task_event.results.items()},
+                store,
+                task_event.flow_id,
+            ),
             lambda_context=lambda_context,
         )
         fields = {**_request_fields(lambda_context), **_task_fields(task_event)}
@@ -206,6 +223,8 @@ def task_handler(function: TaskFunction) -> LambdaHandler:
                 extra={**fields, "duration_ms": _since(started)},
             )
             raise
+        if store is not None:
+            result = _offload(result, task_event, store)
         result = _within_payload_limit(result, task_event)
         logger.info(
             "task finished: %s",
@@ -220,6 +239,74 @@ def task_handler(function: TaskFunction) -> LambdaHandler:
         return _answer(result)
 
     return handler
+
+
+class Results(Mapping[str, TaskResult]):
+    """Earlier tasks' results, in the order they ran, with offloaded values read back
+    from the ResultsBucket when a result is first looked at (not before: a task of a
+    500-task flow reads one or two earlier results, not 499)."""
+
+    def __init__(
+        self,
+        unresolved: Mapping[str, TaskResult],
+        store: ResultsStore | None,
+        flow_id: str,
+    ) -> None:
+        self.unresolved = unresolved
+        self._store = store
+        self._flow_id = flow_id
+        self._resolved: dict[str, TaskResult] = {}
+
+    def __getitem__(self, name: str) -> TaskResult:
+        if name not in self._resolved:
+            self._resolved[name] = self._resolve(self.unresolved[name])
+        return self._resolved[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.unresolved)
+
+    def __len__(self) -> int:
+        return len(self.unresolved)
+
+    def _resolve(self, result: TaskResult) -> TaskResult:
+        if self._store is None or result.data is None:
+            return result
+        from flow_manager.results_store import flow_prefix, references
+
+        found = references(result.data, self._store.bucket, flow_prefix(self._flow_id))
+        if not found:
+            return result
+        data: Any = result.data
+        for key, ref in found:
+            try:
+                value = self._store.resolve(ref)
+            except Exception as exc:  # expired (lifecycle) or deleted: say so, do not crash
+                raise TaskFailure(f"cannot read the offloaded result {ref.uri}: {exc}") from exc
+            data = value if key is None else {**data, key: value}
+        return result.model_copy(update={"data": data})
+
+
+def _results_store() -> ResultsStore | None:
+    """A store per invocation (its cache of read documents must not outlive it); the
+    S3 client behind it is made once per process, on first use."""
+    bucket = os.environ.get(RESULTS_BUCKET_ENV)
+    if not bucket:
+        return None
+    from flow_manager.results_store import ResultsStore
+
+    return ResultsStore(bucket, os.environ.get("AWS_REGION") or None)
+
+
+def _offload(result: TaskResult, event: TaskEvent, store: ResultsStore) -> TaskResult:
+    """Keep large data out of the state: store it, answer its skeleton (results_store)."""
+    from flow_manager.results_store import result_key, skeleton
+
+    key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count)
+    kept = skeleton(result.data, store.bucket, key)
+    if kept is None:
+        return result
+    store.put(key, result.data)
+    return result.model_copy(update={"data": kept})
 
 
 def normalise_result(value: Any, name: str = "task") -> TaskResult:

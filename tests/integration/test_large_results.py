@@ -1,0 +1,194 @@
+"""DESIGN §4.7: large results stay out of the state, executed in moto's interpreter.
+
+Real task handlers (the SDK's `@task_handler`) run through the invoke hook, with moto's
+S3 as the ResultsBucket in the same mock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+
+from flow_manager.model import Flow
+from flow_manager.results_store import INLINE_DATA_BYTES
+from flow_manager.tasks import RESULTS_BUCKET_ENV, TaskInput, task_handler
+from flow_manager.translator import compile_flow
+from tests.support.sfn import REGION, SfnHarness, catalog_for
+
+BUCKET = "flow-manager-tests-results"
+
+
+@pytest.fixture
+def results_bucket(sfn: SfnHarness) -> Iterator[str]:
+    """The ResultsBucket in the same moto mock, named where the SDK looks for it."""
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    with mock.patch.dict(os.environ, {RESULTS_BUCKET_ENV: BUCKET}):
+        yield BUCKET
+
+
+def linear(count: int, kind: str = "blob") -> Flow:
+    names = [f"t{i:03d}" for i in range(count)]
+    return Flow.model_validate(
+        {
+            "id": "large",
+            "name": "Large",
+            "start_task": names[0],
+            "tasks": [{"name": n, "function": kind} for n in names],
+            "conditions": [
+                {
+                    "name": f"after_{a}",
+                    "source_task": a,
+                    "outcome": "success",
+                    "target_task_success": b,
+                    "target_task_failure": "end",
+                }
+                for a, b in itertools.pairwise(names)
+            ],
+        }
+    )
+
+
+@task_handler
+def kibibyte(task: TaskInput) -> dict[str, Any]:
+    """Returns 1 KiB, and checks it can read the previous task's 1 KiB back."""
+    previous = list(task.results)[-1:] or []
+    for name in previous:
+        blob = task.results[name].data["blob"]  # type: ignore[call-overload,index]
+        assert blob == "x" * 1024, f"{name}'s blob came back as {blob!r:.80}"
+    return {"n": len(task.results), "blob": "x" * 1024}
+
+
+def state_bytes(run_history: Any) -> int:
+    """The largest state any exit recorded."""
+    sizes = [
+        len(event["stateExitedEventDetails"]["output"].encode())
+        for event in run_history
+        if "stateExitedEventDetails" in event
+    ]
+    return max(sizes)
+
+
+def test_a_500_task_flow_whose_tasks_return_1_kib_each_completes(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given 500 tasks in a line, each returning 1 KiB (500 KiB in all: twice the state limit)
+    sfn.register("blob", kibibyte)
+    flow = linear(500)
+    # When it runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {}, deadline_seconds=600)
+    # Then it completes, every task ran, and the state stayed under Step Functions' 256 KiB
+    assert (run.status, run.error) == ("SUCCEEDED", None)
+    assert len(run.executed_tasks) == 500
+    assert state_bytes(run.history) < 256 * 1024
+
+
+def test_without_a_results_bucket_the_same_flow_hits_the_state_limit(sfn: SfnHarness) -> None:
+    # Given the 1 KiB tasks but no ResultsBucket configured (the failure this fixes)
+    sfn.register("blob", kibibyte)
+    flow = linear(300)
+    # When it runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {}, deadline_seconds=600)
+    # Then Step Functions stops it with States.DataLimitExceeded before the end
+    assert run.status == "FAILED"
+    assert run.error == "States.DataLimitExceeded"
+    assert len(run.executed_tasks) < 300
+
+
+@task_handler
+def big(task: TaskInput) -> dict[str, Any]:
+    return {"count": 3, "ok": True, "payload": "y" * (1024 * 1024)}
+
+
+@task_handler
+def reader(task: TaskInput) -> dict[str, Any]:
+    data = task.results["producer"].data
+    assert isinstance(data, dict)
+    return {"read_bytes": len(data["payload"]), "count": data["count"]}
+
+
+def two_tasks() -> Flow:
+    return Flow.model_validate(
+        {
+            "id": "bigdata",
+            "name": "Big data",
+            "start_task": "producer",
+            "tasks": [
+                {"name": "producer", "function": "big"},
+                {"name": "consumer", "function": "reader"},
+            ],
+            "conditions": [
+                {
+                    "name": "produced",
+                    "source_task": "producer",
+                    "outcome": "success",
+                    "target_task_success": "consumer",
+                    "target_task_failure": "end",
+                }
+            ],
+        }
+    )
+
+
+def test_a_task_returning_1_mib_succeeds_and_the_next_task_reads_all_of_it(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given a task returning 1 MiB of data, then a task reading it
+    sfn.register("big", big)
+    sfn.register("reader", reader)
+    flow = two_tasks()
+    # When the flow runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then both succeed and the consumer read the whole megabyte
+    assert run.status == "SUCCEEDED"
+    consumer = run.state_output("consumer")["results"]["consumer"]
+    assert consumer == {
+        "status": "success",
+        "data": {"read_bytes": 1024 * 1024, "count": 3},
+        "error": None,
+    }
+
+
+def test_an_offloaded_result_keeps_its_small_values_in_the_state_for_conditions(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given the 1 MiB producer
+    sfn.register("big", big)
+    sfn.register("reader", reader)
+    flow = two_tasks()
+    # When the flow runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then the state holds the small values and a reference in place of the large one
+    data = run.state_output("producer")["results"]["producer"]["data"]
+    assert data["count"] == 3
+    assert data["ok"] is True
+    reference = data["payload"]
+    key = f"bigdata/{run.name}/producer/0.json"
+    assert reference == {"$ref": f"s3://{BUCKET}/{key}#/payload", "bytes": 1024 * 1024 + 2}
+    # And the bucket holds the task's whole data under the execution's own key
+    stored = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key=key)
+    assert json.loads(stored["Body"].read())["payload"] == "y" * (1024 * 1024)
+
+
+@task_handler
+def small(task: TaskInput) -> dict[str, Any]:
+    return {"rows": 3}
+
+
+def test_a_small_result_stays_whole_in_the_state(sfn: SfnHarness, results_bucket: str) -> None:
+    # Given a task whose data is well under the inline threshold
+    sfn.register("small", small)
+    flow = linear(1, kind="small")
+    assert len(json.dumps({"rows": 3})) < INLINE_DATA_BYTES
+    # When it runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then its data is in the state as returned and nothing was stored
+    assert run.state_output("t000")["results"]["t000"]["data"] == {"rows": 3}
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
+    assert listed.get("KeyCount", 0) == 0
