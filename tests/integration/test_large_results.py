@@ -110,7 +110,9 @@ def big(task: TaskInput) -> dict[str, Any]:
 def reader(task: TaskInput) -> dict[str, Any]:
     data = task.results["producer"].data
     assert isinstance(data, dict)
-    return {"read_bytes": len(data["payload"]), "count": data["count"]}
+    payload = data["payload"]
+    assert isinstance(payload, str)
+    return {"read_bytes": len(payload), "count": data["count"]}
 
 
 def two_tasks() -> Flow:
