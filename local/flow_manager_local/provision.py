@@ -14,11 +14,12 @@ import zipfile
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flow_manager_local.template import StackModel, TableSpec
+from flow_manager_local.template import BucketSpec, StackModel, TableSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
 import boto3
@@ -56,6 +57,7 @@ class Clients:
         self.sfn: SFNClient = session.client(
             "stepfunctions", endpoint_url=endpoint_url, config=config
         )
+        self.s3: S3Client = session.client("s3", endpoint_url=endpoint_url, config=config)
 
 
 def provision(model: StackModel, clients: Clients) -> list[str]:
@@ -75,6 +77,9 @@ def provision(model: StackModel, clients: Clients) -> list[str]:
     for table in model.tables.values():
         create_table(clients.dynamodb, table)
         created.append(f"table          {table.name}")
+    for bucket in model.buckets.values():
+        create_bucket(clients.s3, bucket, model.settings.region)
+        created.append(f"bucket         {bucket.name}")
     package = stub_package()
     for layer in model.layers.values():
         published = clients.awslambda.publish_layer_version(
@@ -120,6 +125,87 @@ def create_table(client: DynamoDBClient, table: TableSpec) -> None:
             TableName=table.name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
+
+
+def create_bucket(client: S3Client, bucket: BucketSpec, region: str) -> None:
+    """CloudFormation's bucket Properties (+ its BucketPolicy) → S3 calls in moto.
+
+    moto keeps but does not enforce encryption or public access blocks; they are applied
+    anyway so that a template moto cannot take fails here. moto does evaluate bucket
+    policies, without their conditions (see _local_policy).
+    """
+    request: dict[str, Any] = {"Bucket": bucket.name}
+    if region != "us-east-1":  # us-east-1 refuses its own name as a location constraint
+        request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    client.create_bucket(**request)
+    properties = bucket.properties
+    if "BucketEncryption" in properties:
+        client.put_bucket_encryption(
+            Bucket=bucket.name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    _encryption_rule(rule)
+                    for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                ]
+            },
+        )
+    if "PublicAccessBlockConfiguration" in properties:
+        client.put_public_access_block(
+            Bucket=bucket.name,
+            PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"],
+        )
+    if "OwnershipControls" in properties:
+        client.put_bucket_ownership_controls(
+            Bucket=bucket.name, OwnershipControls=properties["OwnershipControls"]
+        )
+    rules = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+    if rules:
+        client.put_bucket_lifecycle_configuration(
+            Bucket=bucket.name,
+            LifecycleConfiguration={"Rules": [_lifecycle_rule(rule) for rule in rules]},
+        )
+    for document in bucket.policies:
+        local = _local_policy(document)
+        if local is not None:
+            client.put_bucket_policy(Bucket=bucket.name, Policy=json.dumps(local))
+
+
+def _local_policy(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The policy without its TLS-only statements: the local stack serves plain HTTP on
+    loopback, and moto ignores a statement's Condition, so `Deny unless
+    aws:SecureTransport` would deny every request. None when nothing is left."""
+    statements = document.get("Statement") or []
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    kept = [s for s in statements if "aws:SecureTransport" not in json.dumps(s.get("Condition"))]
+    return {**document, "Statement": kept} if kept else None
+
+
+def _encryption_rule(rule: Mapping[str, Any]) -> Any:
+    """CloudFormation's ServerSideEncryptionByDefault is the API's Apply...ByDefault."""
+    converted: dict[str, Any] = {
+        "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]
+    }
+    if "BucketKeyEnabled" in rule:
+        converted["BucketKeyEnabled"] = rule["BucketKeyEnabled"] in (True, "true")
+    return converted
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> Any:
+    """CloudFormation's rule shape → S3 API's (the names differ)."""
+    converted: dict[str, Any] = {"Status": rule.get("Status", "Enabled"), "Filter": {}}
+    if "Id" in rule:
+        converted["ID"] = rule["Id"]
+    if "Prefix" in rule:
+        converted["Filter"] = {"Prefix": rule["Prefix"]}
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    abort = rule.get("AbortIncompleteMultipartUpload")
+    if abort:
+        converted["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(abort["DaysAfterInitiation"])
+        }
+    return converted
 
 
 def _create_table_request(table: TableSpec) -> dict[str, Any]:

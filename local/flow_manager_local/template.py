@@ -7,8 +7,8 @@ intrinsic functions the template uses (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join
 `Fn::If`, ...) against deterministic local physical names, the way CloudFormation
 would against the names it generates.
 
-Only what the local stack needs is resolved (functions, tables, roles, layers,
-state machines, API routes); anything it cannot emulate fails with the template
+Only what the local stack needs is resolved (functions, tables, buckets, roles,
+layers, state machines, API routes); anything it cannot emulate fails with the template
 path of the offending value, not with a KeyError deep inside.
 """
 
@@ -41,6 +41,8 @@ ROLE_TYPES = ("AWS::IAM::Role",)
 LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 API_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
+BUCKET_TYPES = ("AWS::S3::Bucket",)
+BUCKET_POLICY_TYPES = ("AWS::S3::BucketPolicy",)
 
 LAMBDA_TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -386,6 +388,9 @@ class Resolver:
             if not isinstance(name, str):
                 raise TemplateError(f"{where}: expected a string, got {name!r}", located=True)
             return name
+        if kind in BUCKET_TYPES:
+            # S3 names are lower case, at most 63 characters (CloudFormation's are too).
+            return f"{self.settings.stack_name}-{logical_id}".lower()[:63].rstrip("-.")
         # IAM and Lambda names are limited to 64 characters.
         return f"{self.settings.stack_name}-{logical_id}"[:64]
 
@@ -600,6 +605,14 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    logical_id: str
+    name: str
+    properties: Mapping[str, Json]  # resolved CloudFormation Properties
+    policies: tuple[Mapping[str, Json], ...] = ()  # its AWS::S3::BucketPolicy documents
+
+
+@dataclass(frozen=True)
 class RoleSpec:
     logical_id: str
     name: str
@@ -647,6 +660,7 @@ class StackModel:
     layers: Mapping[str, LayerSpec]
     state_machines: Mapping[str, StateMachineSpec]
     apis: Mapping[str, ApiSpec]
+    buckets: Mapping[str, BucketSpec] = field(default_factory=dict)
 
     def function_named(self, name: str) -> FunctionSpec | None:
         return next((f for f in self.functions.values() if f.name == name), None)
@@ -710,7 +724,27 @@ class _StackReader:
             layers=layers,
             state_machines=machines,
             apis=self._apis(),
+            buckets=self._buckets(),
         )
+
+    def _buckets(self) -> dict[str, BucketSpec]:
+        policies: dict[str, list[Mapping[str, Json]]] = {}
+        for lid, props in self._enabled(BUCKET_POLICY_TYPES):
+            bucket = self.r.resolve(props.get("Bucket"), self._where(lid, "Bucket"))
+            document = self.r.resolve(
+                props.get("PolicyDocument") or {}, self._where(lid, "PolicyDocument")
+            )
+            policies.setdefault(str(bucket), []).append(document)
+        buckets: dict[str, BucketSpec] = {}
+        for lid, props in self._enabled(BUCKET_TYPES):
+            name = self.r.physical_name(lid)
+            buckets[lid] = BucketSpec(
+                logical_id=lid,
+                name=name,
+                properties=self.r.resolve(props, f"Resources.{lid}.Properties"),
+                policies=tuple(policies.get(name, ())),
+            )
+        return buckets
 
     def _where(self, logical_id: str, prop: str) -> str:
         return f"Resources.{logical_id}.Properties.{prop}"

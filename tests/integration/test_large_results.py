@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from flow_manager.model import Flow
+from flow_manager.reports import ExecutionSummary, build_report
 from flow_manager.results_store import INLINE_DATA_BYTES
 from flow_manager.tasks import RESULTS_BUCKET_ENV, TaskInput, task_handler
 from flow_manager.translator import compile_flow
@@ -194,3 +195,27 @@ def test_a_small_result_stays_whole_in_the_state(sfn: SfnHarness, results_bucket
     assert run.state_output("t000")["results"]["t000"]["data"] == {"rows": 3}
     listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_a_task_the_state_limit_stopped_is_reported_failed_not_running(sfn: SfnHarness) -> None:
+    # Given a task (no SDK, no bucket) whose answer fits a task's output but, added to
+    # the context, not the state
+    sfn.register(
+        "huge", lambda event, context: {"status": "success", "data": "z" * 150_000, "error": None}
+    )
+    flow = linear(1, kind="huge")
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {"pad": "c" * 150_000})
+    assert run.error == "States.DataLimitExceeded"
+    # When the report is built from moto's description and history
+    described = sfn.client.describe_execution(executionArn=run.execution_arn)
+    summary = ExecutionSummary(
+        execution_id=run.name, flow_id="large", status="failed", execution_arn=run.execution_arn
+    )
+    report = build_report(summary, described, run.history)
+    # Then the task failed with the execution's error, and it is the failed task
+    result = report.task_results["t000"]
+    assert result.status == "failure"
+    assert result.error is not None
+    assert result.error.startswith("States.DataLimitExceeded")
+    assert result.finished_at is not None
+    assert (report.status, report.failed_task, report.current_task) == ("failed", "t000", None)

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flow_manager_local.provision import create_table
-from flow_manager_local.template import TableSpec
+from flow_manager_local.provision import create_bucket, create_table
+from flow_manager_local.template import TableSpec, read_stack
 from flow_manager_local.template import load_template as _load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -66,3 +67,12 @@ def create_tables(
         create_table(dynamodb_client, TableSpec(logical_id, table_name, properties))
         created[logical_id] = table_name
     return created
+
+
+def create_buckets(s3_client: S3Client, region: str, path: Path = TEMPLATE_PATH) -> dict[str, str]:
+    """Create every AWS::S3::Bucket of the template (with its policy) as the local stack
+    does; return logical id → bucket name."""
+    buckets = read_stack(path).buckets
+    for bucket in buckets.values():
+        create_bucket(s3_client, bucket, region)
+    return {logical_id: bucket.name for logical_id, bucket in buckets.items()}

@@ -7,6 +7,12 @@ request finds its index item and its execution (Step Functions refuses a second
 execution of the same name) instead of starting another. If the start fails after the
 index write, the item points at nothing: reads answer 404 (never a made-up status) and
 a retry with the same key starts it.
+
+A context is refused (422 InvalidContext) when it cannot run the flow's first task:
+Step Functions keeps the context in the state (`{"context", "results"}`) and sends it
+in every task's payload, and either must stay under 256 KiB (States.DataLimitExceeded
+cannot be caught). `context_room` is that limit for the flow's first task; every start
+route (start, the seeds' run routes) passes through `start`.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from flow_manager.errors import (
     ExecutionNotFound,
     ExecutionNotRunning,
     IdempotencyKeyReused,
+    InvalidContext,
     InvalidRequest,
     Problem,
 )
 from flow_manager.flows import Flows, Saved
-from flow_manager.model import Flow
+from flow_manager.model import MAX_PAYLOAD_BYTES, Flow
 from flow_manager.paging import decode_token, encode_token
 from flow_manager.reports import (
     SFN_STATUS_OF,
@@ -40,8 +47,10 @@ from flow_manager.reports import (
     ExecutionStatus,
     ExecutionSummary,
     build_report,
+    expand_offloaded,
     iso,
 )
+from flow_manager.results_store import MAX_SKELETON_BYTES, json_size
 from flow_manager.store import ExecutionRecord, FlowHead
 from flow_manager.validation import check_context, check_demo
 
@@ -51,6 +60,34 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 1.0
 REPORT_RESERVE_SECONDS = ATTEMPT_WORST_SECONDS + 2  # after the wait: the report's calls
+# The first task's result, as the task SDK bounds it: data at most MAX_SKELETON_BYTES
+# in the state (larger goes to the ResultsBucket), plus a status and an error message.
+FIRST_RESULT_RESERVE_BYTES = MAX_SKELETON_BYTES + 1024
+# A context this small fits whatever the first task's parameters (which are read only
+# for a larger one: one DynamoDB read that most starts do not need).
+QUICK_CONTEXT_BYTES = 16 * 1024
+MAX_RETRY_COUNT = 99  # $$.State.RetryCount, two digits at most with our retry limits
+
+
+def context_room(
+    flow_id: str, flow_version: int, execution_id: str, task: str, parameters: object
+) -> int:
+    """The largest context (bytes, counted as results_store.json_size counts them) with
+    which the flow's first task still runs: its payload, and the state after its result,
+    must both stay under Step Functions' 256 KiB."""
+    payload = {
+        "flow_id": flow_id,
+        "flow_version": flow_version,
+        "execution_id": execution_id,
+        "task": task,
+        "retry_count": MAX_RETRY_COUNT,
+        "parameters": parameters or {},
+        "context": 0,
+        "results": {},
+    }
+    state = {"context": 0, "results": {task: {"status": "failure", "data": 0, "error": 0}}}
+    around = max(json_size(payload), json_size(state) + FIRST_RESULT_RESERVE_BYTES) - 1
+    return MAX_PAYLOAD_BYTES - 1 - around  # Step Functions wants strictly less than 256 KiB
 
 
 class ExecutionPage(BaseModel):
@@ -106,6 +143,7 @@ class Executions:
             # old key cannot resolve to an execution of the flow's previous life.
             seed = f"{flow_id}\n{head.incarnation}\n{idempotency_key}"
             execution_id = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, seed))
+        self._check_room(head, execution_id, context)
         state_machine_arn = head.state_machine_arn or self.engine.state_machine_arn(flow_id)
         record = ExecutionRecord(
             execution_id=execution_id,
@@ -142,6 +180,31 @@ class Executions:
                 tasks = [t.name for t in Flow.model_validate_json(version.document).tasks]
         check_demo(context, tasks, enabled=self.flows.settings.demo_switches)
 
+    def _check_room(self, head: FlowHead, execution_id: str, context: object) -> None:
+        size = json_size(context)
+        if size <= QUICK_CONTEXT_BYTES:
+            return
+        version = self.store.get_version(head.flow_id, head.current_version)
+        if version is None:  # the head is only made active together with its version
+            return
+        flow = Flow.model_validate_json(version.document)
+        first = next(t for t in flow.tasks if t.name == flow.start_task)
+        room = context_room(
+            head.flow_id,
+            head.current_version,
+            execution_id,
+            first.name,
+            getattr(first, "parameters", None),
+        )
+        if size > room:
+            raise InvalidContext(
+                f"the context is {size} bytes; this flow runs with a context of at most "
+                f"{room} bytes (Step Functions carries {MAX_PAYLOAD_BYTES} bytes of state, "
+                f"which also holds the parameters and result of the first task, "
+                f"{first.name!r}): pass references to large data instead",
+                "context",
+            )
+
     # ---- read ------------------------------------------------------------------------
 
     def get(self, execution_id: str) -> ExecutionReport:
@@ -150,7 +213,13 @@ class Executions:
         if described is None:  # indexed, but the start never happened
             raise ExecutionNotFound(execution_id)
         events = self.engine.history(record.execution_arn)
-        return build_report(self._summary(record, described), described, events)
+        report = build_report(self._summary(record, described), described, events)
+        bucket = self.flows.settings.results_bucket
+        if bucket:
+            from flow_manager.results_store import ResultsStore
+
+            report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
+        return report
 
     def list(
         self,

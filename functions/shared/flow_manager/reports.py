@@ -5,6 +5,16 @@ output; `GetExecutionHistory` gives the path. The translator names every Task st
 after its task and stores each task's result at `$.results.<task>` (`{status, data,
 error}`, or `{Error, Cause}` when the task raised, timed out or crashed), so the
 history reads back in the flow's own terms.
+
+Large task data lives in the ResultsBucket and the state holds references
+(results_store.py): `expand_offloaded` puts the values back into a report, up to
+REPORT_INLINE_BYTES per value and REPORT_INLINE_TOTAL_BYTES / REPORT_MAX_FETCHES per
+report (a GET must answer within API Gateway's 29 s); a value beyond them reads
+`{"offloaded": true, "bytes", "ref", "url"}` with a presigned link to the stored data.
+
+An execution that Step Functions ended while a task was in flight (States.DataLimitExceeded,
+a timeout of the whole execution, any execution-level failure) never records that task's
+exit: the report shows the task as `failure` with the execution's error, not `running`.
 """
 
 from __future__ import annotations
@@ -12,9 +22,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, JsonValue
+
+from flow_manager.results_store import Reference, flow_prefix, references
 
 ExecutionStatus = Literal["running", "completed", "failed", "aborted", "timed_out"]
 
@@ -33,6 +45,12 @@ SFN_STATUS_OF: Mapping[ExecutionStatus, str] = {
     "aborted": "ABORTED",
     "timed_out": "TIMED_OUT",
 }
+
+
+REPORT_INLINE_BYTES = 64 * 1024
+REPORT_INLINE_TOTAL_BYTES = 1024 * 1024
+REPORT_MAX_FETCHES = 50
+LINK_EXPIRES_SECONDS = 3600
 
 
 class TaskReport(BaseModel):
@@ -113,6 +131,16 @@ def build_report(
         if details:
             error, cause = details.get("error", error), details.get("cause", cause)
     results = tasks.results()
+    if status != "running" and tasks.current is not None:
+        # The execution ended inside a task (e.g. States.DataLimitExceeded): that task
+        # failed with the execution's error, it is not running any more.
+        results[tasks.current] = results[tasks.current].model_copy(
+            update={
+                "status": "failure",
+                "error": _joined(error, cause) or f"the execution ended {status}",
+                "finished_at": iso(described.get("stopDate")),
+            }
+        )
     failed_task = None
     if status == "failed" and tasks.order:
         failures = [t for t in tasks.order if results[t].status == "failure"]
@@ -179,6 +207,64 @@ def _message(parameters: object) -> str | None:
     task_parameters = payload.get("parameters") if isinstance(payload, dict) else None
     message = task_parameters.get("message") if isinstance(task_parameters, dict) else None
     return message if isinstance(message, str) else None
+
+
+def _joined(error: object, cause: object) -> str | None:
+    if not error:
+        return str(cause) if cause else None
+    return f"{error}: {cause}" if cause else str(error)
+
+
+class OffloadedReader(Protocol):
+    """What expand_offloaded needs of the ResultsBucket (results_store.ResultsStore)."""
+
+    bucket: str
+
+    def resolve(self, ref: Reference) -> Any: ...
+
+    def presigned_url(self, ref: Reference, expires_seconds: int) -> str: ...
+
+
+def expand_offloaded(report: ExecutionReport, reader: OffloadedReader) -> ExecutionReport:
+    """The report with offloaded values read back, or linked when too large (see top)."""
+    prefix = flow_prefix(report.flow_id)
+    budget = REPORT_INLINE_TOTAL_BYTES
+    fetched: set[str] = set()
+    changed: dict[str, TaskReport] = {}
+    for name, result in report.task_results.items():
+        found = references(result.data, reader.bucket, prefix)
+        if not found:
+            continue
+        data: Any = result.data
+        for key, ref in found:
+            fits = ref.size <= min(REPORT_INLINE_BYTES, budget)
+            if fits and (ref.key in fetched or len(fetched) < REPORT_MAX_FETCHES):
+                try:
+                    value = reader.resolve(ref)
+                except Exception as exc:  # expired by the lifecycle rule, or deleted
+                    value = _offloaded(ref, reader, f"cannot read it: {type(exc).__name__}")
+                else:
+                    budget -= ref.size
+                    fetched.add(ref.key)
+            else:
+                value = _offloaded(ref, reader, None)
+            data = value if key is None else {**data, key: value}
+        changed[name] = result.model_copy(update={"data": data})
+    if not changed:
+        return report
+    return report.model_copy(update={"task_results": {**report.task_results, **changed}})
+
+
+def _offloaded(ref: Reference, reader: OffloadedReader, problem: str | None) -> dict[str, Any]:
+    marker: dict[str, Any] = {"offloaded": True, "bytes": ref.size, "ref": ref.uri}
+    try:
+        marker["url"] = reader.presigned_url(ref, LINK_EXPIRES_SECONDS)
+    except Exception as exc:  # signing is local; without credentials there is no link
+        marker["url"] = None
+        problem = problem or f"no link: {type(exc).__name__}"
+    if problem:
+        marker["error"] = problem
+    return marker
 
 
 def task_error(result: Mapping[str, Any]) -> str:

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     # How long a half-done create/update holds its pending version before another
     # request may take over (a Lambda that died mid-request never releases it).
     pending_lease_seconds: Annotated[int, Field(ge=1, le=900)] = 60
+    # The ResultsBucket (DESIGN §4.7): reports read large task results from it.
+    results_bucket: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +66,7 @@ class Settings(BaseModel):
             "region": "AWS_REGION",
             "run_wait_seconds": "RUN_WAIT_SECONDS",
             "pending_lease_seconds": "PENDING_LEASE_SECONDS",
+            "results_bucket": "RESULTS_BUCKET",
         }
         for field, name in optional.items():
             if env.get(name):

@@ -41,7 +41,7 @@ from tests.support.sfn import (
     SfnHarness,
     lambda_arn,
 )
-from tests.support.template import create_tables, load_template
+from tests.support.template import create_buckets, create_tables, load_template
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
@@ -294,6 +294,7 @@ def _api(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
     tables = create_tables(aws.client("dynamodb", REGION), template)
+    buckets = create_buckets(aws.client("s3", REGION), REGION)
     catalog = sample_catalog(lambda kind: lambda_arn(function_name(kind)))
     environment = {
         "FLOWS_TABLE": tables["FlowsTable"],
@@ -303,6 +304,7 @@ def _api(
         "TASK_CATALOG": json.dumps(catalog),
         "AWS_REGION": REGION,
         "RUN_WAIT_SECONDS": "10",
+        "RESULTS_BUCKET": buckets["ResultsBucket"],
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
