@@ -34,7 +34,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from flow_manager_local import moto_dynamodb, moto_lambda, moto_speedups, moto_versions
+from flow_manager_local import (
+    moto_dynamodb,
+    moto_lambda,
+    moto_parse,
+    moto_speedups,
+    moto_versions,
+)
 from flow_manager_local.console import Console
 from flow_manager_local.gateway import Gateway, Route
 from flow_manager_local.template import (
@@ -174,8 +180,12 @@ class LocalStack:
         uninstall_dynamodb = moto_dynamodb.install()
         # Parse trees, JSONPaths and boto3 clients once, not once per execution.
         uninstall_speedups = moto_speedups.install()
+        # After the speedups (it wraps their cached parse): a 500-task flow's parse
+        # would not fit in the gateway's 29 s (moto_parse.py).
+        uninstall_parse = moto_parse.install()
 
         def uninstall() -> None:
+            uninstall_parse()
             uninstall_speedups()
             uninstall_dynamodb()
             uninstall_versions()

@@ -211,3 +211,56 @@ def test_a_delete_failing_at_step_functions_hides_the_flow_and_a_retry_finishes(
     assert hidden.status == 404
     assert retried.status == 204
     assert api.request("POST", "/flows", {"flow": chain()}).status == 201
+
+
+def after(target: object, name: str, exc: Exception, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next call of target.name does its work, then raises `exc`: a request cut off
+    (API Gateway's 29 s, a killed worker) after the call took effect."""
+    real = getattr(target, name)
+    calls = 0
+
+    def cut_off(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        result = real(*args, **kwargs)
+        if calls == 1:
+            raise exc
+        return result
+
+    monkeypatch.setattr(target, name, cut_off)
+
+
+def test_a_create_cut_off_after_the_state_machine_exists_converges_on_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a create whose request ends (timed out) once Step Functions made the machine
+    after(api.module.flows().engine, "publish", ServiceUnavailable("timed out"), monkeypatch)
+    failed = api.request("POST", "/flows", {"flow": chain()})
+    hidden = api.request("GET", "/flows/data_pipeline")
+    # When the client retries the same create
+    retried = api.request("POST", "/flows", {"flow": chain()})
+    # Then nothing was visible in between, the retry made version 1, and it runs
+    assert failed.status == 503
+    assert hidden.status == 404
+    assert (retried.status, retried.body["version"]) == (201, 1)
+    execution = api.request("POST", "/flows/data_pipeline/executions", {"context": {}})
+    assert api.wait(execution.body["execution_id"])["status"] == "completed"
+
+
+def test_a_retry_sent_while_a_slow_create_still_runs_converges_with_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a create still publishing (a large flow) when its client, timed out, retries
+    answers: dict[str, Any] = {}
+
+    def retry() -> None:
+        answers["retry"] = api.request("POST", "/flows", {"flow": chain()})
+
+    during(api.module.flows().engine, "publish", retry, monkeypatch)
+    # When the first request finishes too
+    first = api.request("POST", "/flows", {"flow": chain()})
+    # Then both answer the one flow at version 1 (one made it, the other found it)
+    statuses = sorted([first.status, answers["retry"].status])
+    assert statuses == [200, 201]
+    current = api.request("GET", "/flows/data_pipeline").body
+    assert current["version"] == 1
