@@ -13,8 +13,9 @@ With this patch the local stack's moto
 - hands that parse's result to the first execution of the definition, which then does
   not parse again (later executions parse as moto always does, in their own thread, so
   no parsed program is shared between executions);
-- fails that execution with the parse error when the background parse found one (and
-  logs it), so an invalid definition still cannot run. The translator's output is
+- runs a single Fail state (error InvalidDefinition, the parse error as cause)
+  instead when the background parse found an error (also logged), so an invalid
+  definition still cannot run. The translator's output is
   parsed by moto synchronously in the test suites, which do not install this patch.
 
 Install it in the moto server's process, like moto_versions, after moto_speedups
@@ -70,7 +71,10 @@ def install() -> Callable[[], None]:
             future = pending.pop(_digest(definition), None)
         if future is None:
             return original_parse(definition)
-        return future.result()  # raises the parse error into the execution
+        try:
+            return future.result()
+        except Exception as exc:  # the execution fails, as a CreateStateMachine would have
+            return original_parse(_failing_definition(exc))
 
     StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
     # One class: the execution worker and the validation both call it through its attribute.
@@ -82,6 +86,11 @@ def install() -> Callable[[], None]:
         pool.shutdown(wait=False, cancel_futures=True)
 
     return uninstall
+
+
+def _failing_definition(exc: Exception) -> str:
+    state = {"Type": "Fail", "Error": "InvalidDefinition", "Cause": str(exc)[:4000]}
+    return json.dumps({"StartAt": "InvalidDefinition", "States": {"InvalidDefinition": state}})
 
 
 def _digest(definition: str) -> str:
