@@ -76,6 +76,7 @@ def state_bytes(run_history: Any) -> int:
     return max(sizes)
 
 
+@pytest.mark.slow  # ~4 minutes: moto records the whole state at each of ~1000 transitions
 def test_a_500_task_flow_whose_tasks_return_1_kib_each_completes(
     sfn: SfnHarness, results_bucket: str
 ) -> None:
@@ -90,6 +91,7 @@ def test_a_500_task_flow_whose_tasks_return_1_kib_each_completes(
     assert state_bytes(run.history) < 256 * 1024
 
 
+@pytest.mark.slow
 def test_without_a_results_bucket_the_same_flow_hits_the_state_limit(sfn: SfnHarness) -> None:
     # Given the 1 KiB tasks but no ResultsBucket configured (the failure this fixes)
     sfn.register("blob", kibibyte)
