@@ -1,0 +1,72 @@
+"""What of a task's data stays in the state, and which references are followed
+(flow_manager/results_store.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flow_manager.results_store import (
+    INLINE_DATA_BYTES,
+    Reference,
+    pick,
+    references,
+    result_key,
+    skeleton,
+)
+
+BUCKET = "stack-resultsbucket"
+KEY = result_key("flow1", "exec-1", "task1", 0)
+
+
+def test_data_within_the_inline_threshold_stays_whole() -> None:
+    # Given data just under the threshold
+    data = {"text": "a" * (INLINE_DATA_BYTES - 20)}
+    # When its skeleton is made
+    # Then there is none: the data stays in the state as it is
+    assert skeleton(data, BUCKET, KEY) is None
+
+
+def test_large_data_keeps_its_small_values_and_refers_to_the_large_ones() -> None:
+    # Given an object with scalars and one large list
+    data: dict[str, Any] = {"count": 3, "ok": True, "name": "n", "rows": list(range(500))}
+    # When its skeleton is made
+    kept = skeleton(data, BUCKET, KEY)
+    # Then the scalars stay and the list is a reference into the stored object
+    assert kept is not None
+    assert {k: kept[k] for k in ("count", "ok", "name")} == {"count": 3, "ok": True, "name": "n"}
+    assert kept["rows"]["$ref"] == f"s3://{BUCKET}/flow1/exec-1/task1/0.json#/rows"
+    assert kept["rows"]["bytes"] > INLINE_DATA_BYTES
+
+
+def test_large_data_that_is_not_an_object_is_one_reference() -> None:
+    # Given a large list as the whole data
+    # When its skeleton is made
+    kept = skeleton(list(range(500)), BUCKET, KEY)
+    # Then the state holds one reference to all of it
+    assert kept == {"$ref": f"s3://{BUCKET}/{KEY}#", "bytes": len(str(list(range(500))))}
+
+
+def test_a_reference_points_at_its_value_through_escaped_keys() -> None:
+    # Given a key with the characters JSON pointers and URIs escape
+    data = {"a/b ~c": "v" * 300, "small": 1}
+    kept = skeleton(data, BUCKET, KEY)
+    assert kept is not None
+    # When the reference is followed in the stored data
+    [(key, ref)] = references(kept, BUCKET, "flow1/")
+    # Then it names that key and finds its value
+    assert key == "a/b ~c"
+    assert pick(data, ref.pointer) == "v" * 300
+
+
+def test_references_into_another_flows_results_are_not_followed() -> None:
+    # Given data that echoes a reference to another flow's stored result
+    other = Reference(BUCKET, result_key("flow2", "exec-9", "secret", 0), "", 10).as_json()
+    # When this flow's references are looked for
+    # Then there are none: it is plain data
+    assert references({"x": other}, BUCKET, "flow1/") == []
+    assert references(other, BUCKET, "flow1/") == []
+
+
+def test_references_into_another_bucket_are_not_followed() -> None:
+    other = {"$ref": f"s3://somebody-else/{KEY}#", "bytes": 10}
+    assert references(other, BUCKET, "flow1/") == []
