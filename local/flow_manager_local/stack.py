@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from flow_manager_local import (
     moto_dynamodb,
+    moto_history,
     moto_lambda,
     moto_parse,
     moto_speedups,
@@ -183,8 +184,11 @@ class LocalStack:
         # After the speedups (it wraps their cached parse): a 500-task flow's parse
         # would not fit in the gateway's 29 s (moto_parse.py).
         uninstall_parse = moto_parse.install()
+        # Reports read the history without data and pages of it, as AWS serves them.
+        uninstall_history = moto_history.install()
 
         def uninstall() -> None:
+            uninstall_history()
             uninstall_parse()
             uninstall_speedups()
             uninstall_dynamodb()

@@ -251,3 +251,37 @@ def test_an_ended_execution_waits_for_nothing() -> None:
     approval_scheduled(history, "manager_ok", timeout=60)
     report = build_report(summary(), history.described("ABORTED"), history.events)
     assert report.waiting_for is None
+
+
+def test_a_history_without_data_reads_each_result_from_the_latest_state() -> None:
+    # Given a history fetched without execution data (no state outputs), and the latest state
+    history = History({"x": 1})
+    history.task("task1", ok({"rows": 1}))
+    history.task("task2", {"status": "failure", "data": None, "error": "bad"})
+    outline = [
+        {
+            **event,
+            "stateExitedEventDetails": {"name": event["stateExitedEventDetails"]["name"]},
+        }
+        if "stateExitedEventDetails" in event
+        else event
+        for event in history.events
+    ]
+    # When the report is built from the two
+    report = build_report(summary(), history.described("FAILED"), outline, history.state)
+    # Then every finished task has its own result, as with the full history
+    assert report.task_results["task1"].data == {"rows": 1}
+    assert report.task_results["task2"].status == "failure"
+    assert report.task_results["task2"].error == "bad"
+    assert report.failed_task == "task2"
+
+
+def test_a_running_task_stays_running_while_the_execution_runs() -> None:
+    # Given a task entered but not exited in a running execution
+    history = History({})
+    history.task("task1", ok(), exit=False)
+    # When the report is built
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    # Then it is the current task, running
+    assert report.task_results["task1"].status == "running"
+    assert report.current_task == "task1"

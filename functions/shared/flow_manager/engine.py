@@ -42,6 +42,8 @@ FLOW_ID_TAG = "flow-manager:flow-id"
 SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
 RUNNING_PAGE = 100
+LATEST_STATE_PAGE = 20  # a state exit is among the last few events of any execution
+LATEST_STATE_PAGES = 10
 
 
 class ExecutionExists(Exception):
@@ -228,11 +230,15 @@ class Engine:
                 return None
             raise
 
-    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
-        """Every event of the execution, oldest first (boto3's paginator follows the pages)."""
+    def history(
+        self, execution_arn: str, *, include_data: bool = True
+    ) -> list[HistoryEventTypeDef]:
+        """Every event of the execution, oldest first (boto3's paginator follows the
+        pages); without `include_data`, no state inputs and outputs (each of which holds
+        the whole state: a 300-task execution's are tens of MB)."""
         pages = self._sfn.get_paginator("get_execution_history").paginate(
             executionArn=execution_arn,
-            includeExecutionData=True,
+            includeExecutionData=include_data,
             PaginationConfig={"PageSize": HISTORY_PAGE},
         )
         events: list[HistoryEventTypeDef] = []
@@ -243,6 +249,33 @@ class Engine:
             raise_if_unavailable(exc)
             raise
         return events
+
+    def latest_state(self, execution_arn: str) -> dict[str, Any] | None:
+        """The state as the last state exit recorded it (None before the first exit):
+        the newest events first, a few at a time, so only one large event is read."""
+        request: dict[str, Any] = {
+            "executionArn": execution_arn,
+            "maxResults": LATEST_STATE_PAGE,
+            "includeExecutionData": True,
+            "reverseOrder": True,
+        }
+        for _ in range(LATEST_STATE_PAGES):
+            try:
+                page = self._sfn.get_execution_history(**request)
+            except Exception as exc:
+                raise_if_unavailable(exc)
+                raise
+            # Newest first; sorted again because an engine may ignore reverseOrder.
+            for event in sorted(page["events"], key=lambda e: -int(e["id"])):
+                details = event.get("stateExitedEventDetails")
+                if details is not None and "output" in details:
+                    state = json.loads(details["output"])
+                    return state if isinstance(state, dict) else None
+            token = page.get("nextToken")
+            if not token:
+                return None
+            request["nextToken"] = token
+        return None
 
     def list_executions(
         self,

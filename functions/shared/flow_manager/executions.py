@@ -212,8 +212,11 @@ class Executions:
         described = self.engine.describe(record.execution_arn)
         if described is None:  # indexed, but the start never happened
             raise ExecutionNotFound(execution_id)
-        events = self.engine.history(record.execution_arn)
-        report = build_report(self._summary(record, described), described, events)
+        # The outline without data (every state exit carries the whole state), and the
+        # results from the newest state only: a 300-task report reads ~1 MB, not 50.
+        events = self.engine.history(record.execution_arn, include_data=False)
+        latest = self.engine.latest_state(record.execution_arn)
+        report = build_report(self._summary(record, described), described, events, latest)
         bucket = self.flows.settings.results_bucket
         if bucket:
             from flow_manager.results_store import ResultsStore

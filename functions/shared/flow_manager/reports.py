@@ -117,12 +117,19 @@ def build_report(
     summary: ExecutionSummary,
     described: Mapping[str, Any],
     events: Sequence[Mapping[str, Any]],
+    latest_state: Mapping[str, Any] | None = None,
 ) -> ExecutionReport:
-    """The report of one execution: `summary` says which, the rest says what happened."""
+    """The report of one execution: `summary` says which, the rest says what happened.
+
+    `events` may come without their data (inputs and outputs): each finished task's
+    result is then read from `latest_state`, the state as the last state exit recorded
+    it, whose `results` holds every task that had finished by then."""
     status = STATUS_OF.get(str(described.get("status")), "running")
     tasks = _TaskTrail()
     for event in sorted(events, key=lambda e: int(e.get("id", 0))):
         tasks.read(event)
+    if latest_state is not None and isinstance(latest_state.get("results"), dict):
+        tasks.fill(latest_state["results"])
     error, cause = described.get("error"), described.get("cause")
     for event in events:  # AWS puts the failure in the history; moto also in describe
         details = event.get("executionFailedEventDetails") or event.get(
@@ -311,7 +318,15 @@ class _TaskTrail:
             state = _json(details.get("output"))
             if isinstance(state, dict) and isinstance(state.get("results"), dict):
                 self._results[name] = state["results"].get(name)
+            else:
+                self._results.pop(name, None)  # filled from the latest state
             self.current = None
+
+    def fill(self, results: Mapping[str, Any]) -> None:
+        """Results of finished tasks whose exit event came without its output."""
+        for name in self._finished:
+            if name not in self._results and name in results:
+                self._results[name] = results[name]
 
     def results(self) -> dict[str, TaskReport]:
         reports: dict[str, TaskReport] = {}

@@ -30,7 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 
 from flow_manager import aws
 from flow_manager.catalog import SAMPLE_KINDS, sample_catalog
-from flow_manager_local import moto_dynamodb, moto_versions
+from flow_manager_local import moto_dynamodb, moto_history, moto_versions
 from flow_manager_local.moto_lambda import MOTO_CONFIG, install, scaled_retry_waits
 from tests.support.sfn import (
     FAKE_ENV,
@@ -312,6 +312,8 @@ def _api(
         sfn.register(function_name(kind), module.lambda_handler)
     uninstall_versions = moto_versions.install()
     uninstall_dynamodb = moto_dynamodb.install()  # tests that race requests in threads
+    # As on the local stack: the history without data and paged, as AWS serves it.
+    uninstall_history = moto_history.install()
     api_module.reset()
     api = Api(api_module, sfn, task_modules)
     try:
@@ -319,5 +321,6 @@ def _api(
     finally:
         api.release_all()  # held tasks must finish before the mock goes away
         api_module.reset()
+        uninstall_history()
         uninstall_dynamodb()
         uninstall_versions()
