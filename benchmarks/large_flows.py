@@ -6,7 +6,8 @@ For each size N it starts nothing new (one local stack, started here on free por
 creates a linear flow of N sample tasks (`fetch_data`: 10 generated records, ~1 KiB of
 data each, so every result goes to the ResultsBucket), and prints
 - create: POST /flows status and time (API Gateway allows 29 s);
-- run: the execution's final status, how many tasks ran, and its time;
+- run: the execution's final status, how many tasks ran, and its time (start to stop
+  as Step Functions recorded them);
 - report: GET /executions/{id} status, time and size of the answer.
 Nothing here asserts: figures depend on the machine. Every wait has a deadline.
 """
@@ -19,6 +20,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,8 @@ def one_size(api: ApiClient, size: int, kind: str) -> None:
     get_took = time.perf_counter() - started
     body = report.body if isinstance(report.body, dict) else {}
     size_bytes = len(json.dumps(body).encode())
+    if body.get("start_time") and body.get("end_time"):  # the engine's own figure
+        run_took = (_moment(body["end_time"]) - _moment(body["start_time"])).total_seconds()
     failed = body.get("failed_task")
     detail = f", failed_task {failed}: {body.get('error')}" if failed else ""
     print(
@@ -92,6 +96,10 @@ def one_size(api: ApiClient, size: int, kind: str) -> None:
         f"{size_bytes / 1000:.0f} kB",
         flush=True,
     )
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def main() -> int:
