@@ -6,7 +6,7 @@ Each state's exit records the whole state, so a 300-task execution's history was
 events and 54 MB from moto (38 s, measured on the local stack), and a report could not
 answer within the gateway's 29 s. Step Functions itself pages (1000 events at most)
 and leaves the data out when asked; the API asks for the outline without data plus
-the latest state only, so with this patch the local stack serves what AWS would.
+the newest events with data, so with this patch the local stack serves what AWS would.
 
 Install it in the moto server's process, like moto_versions.
 """

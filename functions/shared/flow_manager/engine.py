@@ -42,8 +42,8 @@ FLOW_ID_TAG = "flow-manager:flow-id"
 SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
 RUNNING_PAGE = 100
-LATEST_STATE_PAGE = 20  # a state exit is among the last few events of any execution
-LATEST_STATE_PAGES = 10
+RECENT_PAGE = 20  # a state exit is among the last few events of any execution
+RECENT_PAGES = 10
 
 
 class ExecutionExists(Exception):
@@ -250,16 +250,17 @@ class Engine:
             raise
         return events
 
-    def latest_state(self, execution_arn: str) -> dict[str, Any] | None:
-        """The state as the last state exit recorded it (None before the first exit):
-        the newest events first, a few at a time, so only one large event is read."""
+    def recent_events(self, execution_arn: str) -> list[HistoryEventTypeDef]:
+        """The newest events with their data, back to the last state exit (whose output
+        is the whole state): a few at a time, so only one large state is read."""
         request: dict[str, Any] = {
             "executionArn": execution_arn,
-            "maxResults": LATEST_STATE_PAGE,
+            "maxResults": RECENT_PAGE,
             "includeExecutionData": True,
             "reverseOrder": True,
         }
-        for _ in range(LATEST_STATE_PAGES):
+        recent: list[HistoryEventTypeDef] = []
+        for _ in range(RECENT_PAGES):
             try:
                 page = self._sfn.get_execution_history(**request)
             except Exception as exc:
@@ -267,15 +268,15 @@ class Engine:
                 raise
             # Newest first; sorted again because an engine may ignore reverseOrder.
             for event in sorted(page["events"], key=lambda e: -int(e["id"])):
+                recent.append(event)
                 details = event.get("stateExitedEventDetails")
                 if details is not None and "output" in details:
-                    state = json.loads(details["output"])
-                    return state if isinstance(state, dict) else None
+                    return recent
             token = page.get("nextToken")
             if not token:
-                return None
+                return recent
             request["nextToken"] = token
-        return None
+        return recent
 
     def list_executions(
         self,

@@ -213,10 +213,10 @@ class Executions:
         if described is None:  # indexed, but the start never happened
             raise ExecutionNotFound(execution_id)
         # The outline without data (every state exit carries the whole state), and the
-        # results from the newest state only: a 300-task report reads ~1 MB, not 50.
-        events = self.engine.history(record.execution_arn, include_data=False)
-        latest = self.engine.latest_state(record.execution_arn)
-        report = build_report(self._summary(record, described), described, events, latest)
+        # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
+        events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
+        events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
+        report = build_report(self._summary(record, described), described, list(events.values()))
         bucket = self.flows.settings.results_bucket
         if bucket:
             from flow_manager.results_store import ResultsStore

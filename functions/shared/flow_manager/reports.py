@@ -117,19 +117,19 @@ def build_report(
     summary: ExecutionSummary,
     described: Mapping[str, Any],
     events: Sequence[Mapping[str, Any]],
-    latest_state: Mapping[str, Any] | None = None,
 ) -> ExecutionReport:
     """The report of one execution: `summary` says which, the rest says what happened.
 
-    `events` may come without their data (inputs and outputs): each finished task's
-    result is then read from `latest_state`, the state as the last state exit recorded
-    it, whose `results` holds every task that had finished by then."""
+    `events` may come without their data (inputs and outputs) except the newest ones:
+    a finished task whose exit has no output takes its result from the newest state
+    exit that has one, whose `results` holds every task finished by then."""
     status = STATUS_OF.get(str(described.get("status")), "running")
     tasks = _TaskTrail()
     for event in sorted(events, key=lambda e: int(e.get("id", 0))):
         tasks.read(event)
-    if latest_state is not None and isinstance(latest_state.get("results"), dict):
-        tasks.fill(latest_state["results"])
+    latest = _latest_state(events)
+    if latest is not None and isinstance(latest.get("results"), dict):
+        tasks.fill(latest["results"])
     error, cause = described.get("error"), described.get("cause")
     for event in events:  # AWS puts the failure in the history; moto also in describe
         details = event.get("executionFailedEventDetails") or event.get(
@@ -214,6 +214,17 @@ def _message(parameters: object) -> str | None:
     task_parameters = payload.get("parameters") if isinstance(payload, dict) else None
     message = task_parameters.get("message") if isinstance(task_parameters, dict) else None
     return message if isinstance(message, str) else None
+
+
+def _latest_state(events: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    exits = [
+        (int(event.get("id", 0)), details["output"])
+        for event in events
+        if isinstance(details := event.get("stateExitedEventDetails"), Mapping)
+        and isinstance(details.get("output"), str)
+    ]
+    state = _json(max(exits)[1]) if exits else None
+    return state if isinstance(state, dict) else None
 
 
 def _joined(error: object, cause: object) -> str | None:
