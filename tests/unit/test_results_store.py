@@ -70,3 +70,12 @@ def test_references_into_another_flows_results_are_not_followed() -> None:
 def test_references_into_another_bucket_are_not_followed() -> None:
     other = {"$ref": f"s3://somebody-else/{KEY}#", "bytes": 10}
     assert references(other, BUCKET, "flow1/") == []
+
+
+def test_each_for_each_item_has_its_own_key() -> None:
+    # Given two items of one for_each task, same attempt
+    # When their keys are made
+    # Then they differ, and a plain task's key has no item part
+    first, second = (result_key("f", "e", "t", 0, index) for index in (0, 1))
+    assert first != second
+    assert result_key("f", "e", "t", 0) == "f/e/t/0.json"

@@ -71,8 +71,12 @@ class Reference:
         return {REF_KEY: self.uri, SIZE_KEY: self.size}
 
 
-def result_key(flow_id: str, execution_id: str, task: str, attempt: int) -> str:
-    return f"{flow_id}/{execution_id}/{task}/{attempt}.json"
+def result_key(
+    flow_id: str, execution_id: str, task: str, attempt: int, index: int | None = None
+) -> str:
+    """One object per task attempt; a for_each item's (`index`) has its own."""
+    item = "" if index is None else f"item-{index}/"
+    return f"{flow_id}/{execution_id}/{task}/{item}{attempt}.json"
 
 
 def flow_prefix(flow_id: str) -> str:

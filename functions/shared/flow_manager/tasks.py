@@ -224,7 +224,8 @@ def task_handler(function: TaskFunction) -> LambdaHandler:
             )
             raise
         if store is not None:
-            result = _offload(result, task_event, store)
+            index = event.get("index") if isinstance(event, dict) else None
+            result = _offload(result, task_event, store, index if isinstance(index, int) else None)
         result = _within_payload_limit(result, task_event)
         logger.info(
             "task finished: %s",
@@ -297,11 +298,14 @@ def _results_store() -> ResultsStore | None:
     return ResultsStore(bucket, os.environ.get("AWS_REGION") or None)
 
 
-def _offload(result: TaskResult, event: TaskEvent, store: ResultsStore) -> TaskResult:
-    """Keep large data out of the state: store it, answer its skeleton (results_store)."""
+def _offload(
+    result: TaskResult, event: TaskEvent, store: ResultsStore, index: int | None
+) -> TaskResult:
+    """Keep large data out of the state: store it, answer its skeleton (results_store).
+    A for_each item (`index` in its event) gets its own key: items run at once."""
     from flow_manager.results_store import result_key, skeleton
 
-    key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count)
+    key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count, index)
     kept = skeleton(result.data, store.bucket, key)
     if kept is None:
         return result
