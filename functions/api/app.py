@@ -14,14 +14,15 @@ from __future__ import annotations
 import binascii
 import json
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -55,16 +56,20 @@ metrics = Metrics()
 def _parse_json(text: str | bytes) -> Any:
     """json.loads for what a client sends: only what Step Functions accepts as JSON (no
     NaN, Infinity or numbers that overflow a float), no integers Python refuses to
-    convert, and no nesting deep enough to exhaust the stack later. Any refusal is a
-    JSONDecodeError, which the API answers with 400."""
+    convert, no nesting deep enough to exhaust the stack later, and only Unicode text.
+    Syntax and limits are a JSONDecodeError (400 MalformedJson); a lone surrogate escape
+    (`"\\ud800"`) is a MalformedJson naming where it is. Every body passes here once, so
+    nothing downstream (hashes, DynamoDB, Step Functions) meets text it cannot encode."""
+    if isinstance(text, bytes):
+        text = text.decode()  # UnicodeDecodeError: 400 InvalidBody
 
     def no_constant(name: str) -> Any:
-        raise json.JSONDecodeError(f"{name} is not JSON", str(text)[:100], 0)
+        raise json.JSONDecodeError(f"{name} is not JSON", text[:100], 0)
 
     def finite(number: str) -> float:
         value = float(number)
         if math.isinf(value):
-            raise json.JSONDecodeError(f"{number[:20]} is too large", str(text)[:100], 0)
+            raise json.JSONDecodeError(f"{number[:20]} is too large", text[:100], 0)
         return value
 
     try:
@@ -72,22 +77,71 @@ def _parse_json(text: str | bytes) -> Any:
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as exc:  # e.g. an integer of 5000 digits
-        raise json.JSONDecodeError(str(exc)[:100], str(text)[:100], 0) from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+        raise json.JSONDecodeError(str(exc)[:100], text[:100], 0) from None
+    # Only a text with a surrogate escape (or, in a hand-made event, a surrogate) can
+    # decode to one: the common body skips the string checks.
+    _check_tree(value, strings=_MAY_DECODE_TO_SURROGATE.search(text) is not None)
     return value
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAY_DECODE_TO_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+# A location, built only when reported: (parent, key or index), None at the root.
+_Path: TypeAlias = tuple["_Path", str | int] | None
+
+
+def _check_tree(value: Any, *, strings: bool) -> None:
+    """One walk of the parsed body: its depth and, if `strings`, every key and string."""
+    stack: list[tuple[Any, int, _Path]] = [(value, 1, None)]
     while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
+        item, level, path = stack.pop()
+        if level > MAX_JSON_DEPTH:
+            raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
         if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
+            for key, child in item.items():
+                if strings and _SURROGATE.search(key):
+                    raise _not_text(path, f"the key {_escaped(key)}")
+                stack.append((child, level + 1, (path, key)))
         elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+            stack.extend((child, level + 1, (path, i)) for i, child in enumerate(item))
+        elif strings and isinstance(item, str) and _SURROGATE.search(item):
+            raise _not_text(path, "the string")
+
+
+def _not_text(path: _Path, what: str) -> FlowManagerError:
+    location = body_location(path)
+    return FlowManagerError(
+        f"the body is not valid JSON text: {what} at {location} holds a lone surrogate "
+        "escape, which is no Unicode character",
+        [
+            Problem(
+                location,
+                "lone surrogate (\\ud800-\\udfff without its pair): send the character itself "
+                "or its UTF-16 surrogate pair",
+            )
+        ],
+        "MalformedJson",
+    )
+
+
+def body_location(path: _Path) -> str:
+    parts: list[str | int] = []
+    while path is not None:
+        path, part = path
+        parts.append(part)
+    text = "body"
+    for part in reversed(parts):
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _escaped(text: str) -> str:
+    return ascii(text[:40])
+
+
+_DYNAMIC_SEGMENT = re.compile(r"(<\w+>)")
+_ROUTE_REGEX = r"^{}/*\Z"
 
 
 class _Resolver(APIGatewayRestResolver):
@@ -114,6 +168,32 @@ class _Resolver(APIGatewayRestResolver):
         routes = self._static_routes + self._dynamic_routes
         return sorted({route.method for route in routes if route.rule.match(path)})
 
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = _ROUTE_REGEX) -> re.Pattern[str]:
+        """A `<parameter>` is one whole path segment, whatever it holds, as API Gateway's
+        `{parameter}`: Powertools' own pattern takes only URI-safe characters, so
+        `/flows/a%23b` matched no route (404 "no route") instead of reaching the route
+        that answers the truth ("no flow 'a#b'"). The rest is Powertools' REST rule
+        (trailing slashes allowed), anchored at the very end (`$` also matches before a
+        final newline)."""
+        return re.compile(base_regex.format(_DYNAMIC_SEGMENT.sub(r"(?P\1[^/]+)", rule)))
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return super().resolve(_as_powertools_reads_json(event), context)
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder[Any]:
+        """Every request passes here, matched or not, before any middleware: Powertools'
+        validation middleware always runs first and parses the body by its media type
+        (its multipart parser raises ValueError without a boundary, a 500). So what is
+        wrong with the request as such (text that is not Unicode, a body that is too
+        large or not JSON) is answered here, before anything reads it."""
+        problem = _request_problem(takes_body=bool(route.dependant.body_params))
+        if problem is not None:
+            return self._response_builder_class(
+                response=error_response(problem), serializer=self._serializer, route=route
+            )
+        return super()._call_route(route, route_arguments)
+
 
 app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
 for _router in (service.router, flow_routes.router, execution_routes.router, compat.router):
@@ -121,33 +201,85 @@ for _router in (service.router, flow_routes.router, execution_routes.router, com
 app.include_router(approvals.router)
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", maxsplit=1)[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    """application/json and every structured syntax suffix +json (RFC 6839), any case."""
+    return media_type == JSON or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _as_powertools_reads_json(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The event with a JSON media type spelled as Powertools recognises it: its body
+    parser compares `startswith("application/json")`, case-sensitively, so
+    `application/JSON` or `application/vnd.api+json` would be refused as unsupported.
+    The client's event is not changed."""
+    headers = event.get("headers") or {}
+    names = [k for k, v in headers.items() if k.lower() == "content-type" and isinstance(v, str)]
+    if not names or not any(
+        _is_json(_media_type(headers[n])) and not headers[n].startswith(JSON) for n in names
+    ):
+        return event
+    return {**event, "headers": {**headers, **{n: JSON for n in names}}}
+
+
+def _request_problem(*, takes_body: bool) -> FlowManagerError | None:
+    """What is wrong with the request as such, whatever the route does with it."""
+    return _text_problem() or (_body_problem() if takes_body else None)
+
+
+def _text_problem() -> FlowManagerError | None:
+    """Path, query and headers must be Unicode text: a lone surrogate (only a hand-made
+    event can carry one) could not be hashed, stored or logged as UTF-8."""
+    event = app.current_event
+    places: list[tuple[str, object]] = [("path", event.path)]
+    places += [(f"path.{k}", v) for k, v in (event.path_parameters or {}).items()]
+    for name, values in (event.multi_value_query_string_parameters or {}).items():
+        places += [(f"query.{name}", name)] + [(f"query.{name}", v) for v in values]
+    for name, value in (event.query_string_parameters or {}).items():
+        places += [(f"query.{name}", name), (f"query.{name}", value)]
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        places += [(f"header.{name}", name)] + [(f"header.{name}", v) for v in values or []]
+    for name, value in (event.get("headers") or {}).items():
+        places += [(f"header.{name}", name), (f"header.{name}", value)]
+    for location, text in places:
+        if isinstance(text, str) and _SURROGATE.search(text):
+            where = ascii(location[:80])[1:-1]
+            return FlowManagerError(
+                f"{where} is not Unicode text: it holds a lone surrogate",
+                [Problem(where, "lone surrogate: not a Unicode character")],
+                "InvalidParameter",
+            )
+    return None
+
+
 def _body_problem() -> FlowManagerError | None:
-    """What is wrong with the request body as such, whatever the route does with it."""
+    """What is wrong with the request body as such: its size and media type."""
     event = app.current_event
     body = event.body
     if not body or event.http_method.upper() not in ("POST", "PUT", "PATCH"):
         return None
-    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
+    # surrogatepass: a hand-made event's body may hold a surrogate; _parse_json names it.
+    size = (
+        len(body) * 3 // 4
+        if event.is_base64_encoded
+        else len(body.encode("utf-8", "surrogatepass"))
+    )
     if size > MAX_PAYLOAD_BYTES:
         return PayloadTooLarge(size, MAX_PAYLOAD_BYTES)
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type != JSON and not content_type.endswith("+json"):
+    media_type = _media_type(event.headers.get("content-type") or "")
+    if media_type and not _is_json(media_type):
+        shown = ascii(media_type[:100])[1:-1]
         return FlowManagerError(
-            f"the body must be JSON (Content-Type: application/json), not {content_type}",
+            f"the body must be JSON (Content-Type: application/json), not {shown}",
             [],
             "UnsupportedMediaType",
         )
     return None
 
-
-def _request_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    problem = _body_problem()
-    if problem is not None:
-        raise problem
-    return next_middleware(app)
-
-
-app.use(middlewares=[_request_guard])
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -166,9 +298,6 @@ def _domain_error(exc: FlowManagerError) -> Response[Any]:
 
 @_handles(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[Any]:
-    body_problem = _body_problem()
-    if body_problem is not None:
-        return error_response(body_problem)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         reason = next((e.get("ctx", {}).get("error") for e in errors if e.get("ctx")), None)
@@ -190,10 +319,9 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
 
 @_handles(RequestUnsupportedContentType)
 def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
-    problem = _body_problem()
+    # _body_problem answers first; this is for a media type Powertools reads differently.
     return error_response(
-        problem
-        or FlowManagerError(
+        FlowManagerError(
             "the body must be JSON (Content-Type: application/json)", [], "UnsupportedMediaType"
         )
     )
@@ -201,10 +329,8 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
 
 @_handles([UnicodeDecodeError, binascii.Error])
 def _undecodable(exc: Exception) -> Response[Any]:
-    problem = _body_problem()
     return error_response(
-        problem
-        or FlowManagerError(
+        FlowManagerError(
             "the body is not UTF-8 text (or not valid base64 where the event says it is)",
             [],
             "InvalidBody",

@@ -73,9 +73,12 @@ class FlowAlreadyExists(FlowManagerError):
 class VersionConflict(FlowManagerError):
     """An optimistic update lost: the flow is no longer at the version the client read."""
 
-    def __init__(self, flow_id: str, expected: int | None, current: int | None) -> None:
+    def __init__(
+        self, flow_id: str, expected: int | None, current: int | None, message: str = ""
+    ) -> None:
         super().__init__(
-            f"flow '{flow_id}' is at version {current}, not {expected}: "
+            message
+            or f"flow '{flow_id}' is at version {current}, not {expected}: "
             "read it again and retry with If-Match set to its current version",
             [{"expected_version": expected, "current_version": current}],
             "VersionConflict",

@@ -313,7 +313,7 @@ class Flows:
         replaces ("*": whatever is current). `created` is False when nothing changed.
         `strict` refuses a flow with warnings; otherwise the answer lists them."""
         head = self.head(flow_id)
-        expected = parse_if_match(if_match, head.current_version)
+        expected = parse_if_match(if_match, flow_id, head.current_version)
         checked = check_flow(document, self.catalog, strict=strict)
         flow = checked.flow
         if flow.id is not None and flow.id != flow_id:
@@ -492,26 +492,46 @@ def content_id(flow: Flow) -> str:
     return GENERATED_ID_PREFIX + content_hash(anonymous)[:20]
 
 
-def parse_if_match(if_match: str | None, current: int) -> int:
-    """`If-Match: "3"` (an ETag), `3` or `*`. Absent is refused (428): an update that
-    does not say what it replaces could silently undo someone else's."""
+# An entity-tag (RFC 9110 §8.8.3) as this API issues them, "3", optionally weak; a bare 3
+# is taken too. ASCII only: str.isdigit and int() also take "¹" or "٣".
+_TAG = r'(W/)?"([0-9]{1,9})"|([0-9]{1,9})'
+_TAG_LIST = re.compile(rf"[ \t]*(?:{_TAG})(?:[ \t]*,[ \t]*(?:{_TAG}))*[ \t]*", re.ASCII)
+_TAG_ITEM = re.compile(_TAG, re.ASCII)
+
+
+def parse_if_match(if_match: str | None, flow_id: str, current: int) -> int:
+    """The version an update replaces, from `If-Match`: `*` (whatever is current), an
+    ETag `"3"` or a list of them (`"2", "3"`: the current one if listed), or a bare `3`.
+    Absent is refused (428): an update that does not say what it replaces could
+    silently undo someone else's. If-Match compares strongly (RFC 9110 §13.1.1), so a
+    weak tag `W/"3"` matches no version (412); anything else is a bad request (400)."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(
             "updating a flow needs If-Match with the version you read (its ETag, e.g. "
             '"3"), or If-Match: * to replace whatever is current'
         )
-    value = if_match.strip()
-    if value == "*":
+    if if_match.strip() == "*":
         return current
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if _TAG_LIST.fullmatch(if_match) is None:
+        shown = ascii(if_match[:40])
         raise InvalidRequest(
-            f'If-Match must be a flow version such as "3", or *; got {if_match!r}',
-            [Problem("If-Match", "not a version")],
+            f'If-Match must be the ETag of a flow version such as "3", a list of them, or *; '
+            f"got {shown}",
+            [Problem("header.If-Match", "not an entity-tag of this API")],
         )
-    return int(value)
+    strong: list[int] = []
+    for weak, quoted, bare in _TAG_ITEM.findall(if_match):
+        if not weak:
+            strong.append(int(quoted or bare))
+    if not strong:
+        raise VersionConflict(
+            flow_id,
+            None,
+            current,
+            f"If-Match {if_match.strip()} is a weak entity-tag, which never matches "
+            f'(RFC 9110 §13.1.1): send the ETag as GET returns it, e.g. "{current}"',
+        )
+    return current if current in strong else max(strong)
 
 
 def _warned(saved: Saved, warnings: Iterable[Problem]) -> Saved:
