@@ -39,7 +39,6 @@ from flow_manager.errors import (
 )
 from flow_manager.flows import Flows, Saved
 from flow_manager.model import MAX_PAYLOAD_BYTES, Flow
-from flow_manager.paging import decode_token, encode_token
 from flow_manager.reports import (
     SFN_STATUS_OF,
     STATUS_OF,
@@ -234,7 +233,8 @@ class Executions:
         """A flow's executions, newest first (all versions), optionally of one status."""
         head = self.flows.head(flow_id)
         kind = f"executions:{flow_id}:{status or '*'}"
-        position = decode_token(kind, token, ("sfn",)) if token is not None else None
+        tokens = self.flows.tokens
+        position = tokens.decode(kind, token, ("sfn",)) if token is not None else None
         state_machine_arn = head.state_machine_arn or self.engine.state_machine_arn(flow_id)
         listed, next_token = self.engine.list_executions(
             state_machine_arn,
@@ -261,7 +261,7 @@ class Executions:
             )
         return ExecutionPage(
             executions=summaries,
-            next_token=encode_token(kind, {"sfn": next_token}) if next_token else None,
+            next_token=tokens.encode(kind, {"sfn": next_token}) if next_token else None,
         )
 
     # ---- stop ------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from flow_manager.errors import (
     VersionConflict,
 )
 from flow_manager.model import FLOW_ID_PATTERN, Flow
-from flow_manager.paging import decode_token, encode_token
+from flow_manager.paging import PageTokens, StoredKey
 from flow_manager.reports import iso
 from flow_manager.settings import Settings
 from flow_manager.store import ConditionFailed, FlowHead, FlowStore, FlowVersion
@@ -136,11 +136,14 @@ class Flows:
         store: FlowStore,
         engine: Engine,
         clock: Clock = utc_now,
+        tokens: PageTokens | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine
         self.clock = clock
+        # Page tokens of every list (flows, and executions through Executions).
+        self.tokens = tokens or PageTokens(StoredKey(store.table, store.region))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Flows:
@@ -286,7 +289,7 @@ class Flows:
         )
 
     def list(self, limit: int, token: str | None) -> FlowPage:
-        start = decode_token("flows", token, _PAGE_FIELDS) if token is not None else None
+        start = self.tokens.decode("flows", token, _PAGE_FIELDS) if token is not None else None
         if start is not None and start["gsi1pk"] != "FLOWS":
             raise InvalidPageToken()
         try:
@@ -295,7 +298,7 @@ class Flows:
             raise InvalidPageToken() from None
         return FlowPage(
             flows=[_summary(h) for h in heads],
-            next_token=encode_token("flows", position) if position else None,
+            next_token=self.tokens.encode("flows", position) if position else None,
         )
 
     def _version(self, head: FlowHead) -> FlowVersion:

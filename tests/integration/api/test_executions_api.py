@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from flow_manager.paging import encode_token
 from tests.integration.api.conftest import Api
 from tests.integration.api.samples import chain, renamed, single
 
@@ -309,9 +308,10 @@ def test_force_delete_stops_running_executions_and_deletes(
 
 
 def test_a_forged_execution_page_token_is_a_bad_request(api: Api) -> None:
-    # Given a token shaped like this list's, with a position Step Functions never issued
+    # Given a token this stack signed for this list, with a position Step Functions never
+    # issued
     api.create(single("solo"))
-    token = encode_token("executions:solo:*", {"sfn": "forged"})
+    token = api.module.flows().tokens.encode("executions:solo:*", {"sfn": "forged"})
     # When it is used
     answer = api.request("GET", f"/flows/solo/executions?next_token={token}")
     # Then Step Functions' refusal is the client's error, not the service's
