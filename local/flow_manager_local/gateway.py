@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -31,7 +32,6 @@ from flow_manager_local.moto_lambda import Invocation
 
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's REST integration limit
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form")
 
 Invoke = Callable[[str, bytes], Invocation]
@@ -288,10 +288,13 @@ class Gateway:
         body: bytes,
         source_ip: str,
     ) -> HttpResponse:
+        """`target` and `headers` as http.server reads them (Latin-1): they become UTF-8
+        text here, as API Gateway hands the function text."""
         request_id = str(uuid.uuid4())
         started = time.monotonic()
-        split = urlsplit(target)
+        split = urlsplit(as_utf8(target))
         path = split.path or "/"
+        headers = [(name, as_utf8(value)) for name, value in headers]
         found = self.router.match(method, path)
         if found is None:
             response = gateway_error(403, "Missing Authentication Token")
@@ -342,6 +345,16 @@ class Gateway:
         return response
 
 
+def as_utf8(latin1: str) -> str:
+    """Text http.server decoded as Latin-1 (each byte one character), read as the UTF-8
+    it is; a byte sequence that is not UTF-8 becomes U+FFFD, as percent-escapes that are
+    not UTF-8 do in `unquote`. So a raw `é` in a path or header arrives as `é`, never as
+    `Ã©`, and the function never sees text it cannot encode."""
+    if latin1.isascii():
+        return latin1
+    return latin1.encode("latin-1", errors="replace").decode("utf-8", errors="replace")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -367,7 +380,12 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                body = self._read_chunked()
+                try:
+                    body = self._read_chunked()
+                except ValueError:
+                    self._write(gateway_error(400, "Invalid chunked body"))
+                    self.close_connection = True
+                    return
             else:
                 body = self.rfile.read(length) if length else b""
             response = gateway.handle(
@@ -399,9 +417,31 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(response.body)
 
+        def __getattr__(self, name: str) -> Any:
+            # http.server answers a method without a do_<METHOD> with a 501 HTML page:
+            # every method (TRACE, QUERY, any token) goes to the routes, like the others.
+            # API Gateway's ANY takes it to the function, whose answer is the JSON 405
+            # with Allow (or 404).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            """What http.server refuses itself (a malformed request line, headers too
+            long, an unsupported protocol) is answered with a JSON body too, not HTML."""
+            self.close_connection = True
+            # A request line refused before its version was read counts as HTTP/0.9,
+            # which has no status line or headers: answer as HTTP/1.1 anyway.
+            self.request_version = self.protocol_version
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            self._write(gateway_error(code, message or phrase))
+
         def log_message(self, format: str, *args: Any) -> None:
             pass  # Gateway.handle logs one line per request, with the status and timing
 
-    for method in METHODS:
-        setattr(Handler, f"do_{method}", Handler._serve)
     return Handler

@@ -179,3 +179,101 @@ def test_an_answer_slower_than_the_integration_timeout_is_a_504(
 
     # When it is called / Then API Gateway gives up with 504
     assert fetch(gateway(answer) + "/slow")[0] == 504
+
+
+def raw_request(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (urllib would quote or refuse them); the parsed answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND", "BREW"])
+def test_any_method_reaches_the_function(gateway: Callable[[Answer], str], method: str) -> None:
+    # Given a method http.server has no do_<METHOD> for (it answered 501 with HTML)
+    base = gateway(echo)
+    request = f"{method} /flows HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    # When it is sent
+    status, _, body = raw_request(base, request)
+    # Then the function has it, as API Gateway's ANY route gives it (and answers it)
+    assert status == 200
+    assert json.loads(body)["httpMethod"] == method
+
+
+def test_a_request_line_http_server_refuses_is_answered_in_json(
+    gateway: Callable[[Answer], str],
+) -> None:
+    status, headers, body = raw_request(gateway(echo), b"GET /flows HTTP/9.9\r\nHost: x\r\n\r\n")
+    assert status == 505
+    assert headers["Content-Type"] == "application/json"
+    assert "message" in json.loads(body)
+
+
+def test_a_malformed_chunked_body_is_a_bad_request(gateway: Callable[[Answer], str]) -> None:
+    request = (
+        b"POST /flows HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\nab\r\n0\r\n\r\n"
+    )
+    status, _, body = raw_request(gateway(echo), request)
+    assert status == 400
+    assert "message" in json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        ("/flows/%C3%A9t%C3%A9", "/flows/été"),
+        ("/flows/%F0%9F%98%80", "/flows/😀"),
+        ("/flows/a%23b", "/flows/a#b"),
+        ("/flows/a%FFb", "/flows/a\ufffdb"),
+        ("/flows/a%ED%A0%80", "/flows/a\ufffd\ufffd\ufffd"),  # an encoded surrogate
+    ],
+)
+def test_a_percent_encoded_path_arrives_decoded_as_utf8(
+    gateway: Callable[[Answer], str], target: str, path: str
+) -> None:
+    event = event_of(gateway(echo), target)
+    assert event["path"] == path
+    assert event["pathParameters"] == {"proxy": path[1:]}
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "path"),
+    [("/flows/été".encode(), "/flows/été"), (b"/flows/a\xffb", "/flows/a\ufffdb")],
+)
+def test_raw_bytes_in_the_path_arrive_as_utf8_text(
+    gateway: Callable[[Answer], str], raw_path: bytes, path: str
+) -> None:
+    # Given a request line with raw (not percent-encoded) bytes, which http.server
+    # reads as Latin-1 ("é" became "Ã©")
+    request = b"GET " + raw_path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    status, _, body = raw_request(gateway(echo), request)
+    assert status == 200
+    assert json.loads(body)["path"] == path
+
+
+def test_header_values_arrive_as_utf8_text(gateway: Callable[[Answer], str]) -> None:
+    request = (
+        b"GET /flows HTTP/1.1\r\nHost: x\r\nIdempotency-Key: cl\xc3\xa9 \xff\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    status, _, body = raw_request(gateway(echo), request)
+    assert status == 200
+    assert json.loads(body)["headers"]["Idempotency-Key"] == "clé \ufffd"
+
+
+def test_a_raw_query_arrives_as_utf8_text(gateway: Callable[[Answer], str]) -> None:
+    request = b"GET /flows?name=\xc3\xa9&x=%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    status, _, body = raw_request(gateway(echo), request)
+    assert status == 200
+    assert json.loads(body)["queryStringParameters"] == {"name": "é", "x": "é"}
