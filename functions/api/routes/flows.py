@@ -7,11 +7,11 @@ from typing import Annotated
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flow_manager.flows import FlowDefinition, FlowPage, FlowResource, ValidationReport, etag
-from routes.params import FlowBody, Limit, NextToken
+from routes.params import FlowBody, IfMatch, Limit, NextToken
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import flows
 
@@ -98,7 +98,11 @@ def get_flow(flow_id: str) -> Response[FlowResource]:
     summary="Publish a new version of a flow",
     description="If-Match must carry the version being replaced (the ETag of GET), or * "
     "for whatever is current; without it the answer is 428. Running executions keep the "
-    "version they started on. An identical definition answers 200 without a new version.",
+    "version they started on. An identical definition answers 200 without a new version. "
+    "Of concurrent updates of one version, one wins; the others get 412 VersionConflict "
+    "once it is current (read the flow again). 409 FlowBusy only if the If-Match version "
+    "is still current but another update of it has not finished within a few seconds "
+    "(retry the same request).",
     responses={
         **ok(200, FlowResource, "The new (or unchanged) current version"),
         **errors(
@@ -115,7 +119,7 @@ def get_flow(flow_id: str) -> Response[FlowResource]:
 def update_flow(
     flow_id: str,
     body: Annotated[FlowBody, Body()],
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatch = None,
     strict: Strict = False,
 ) -> Response[FlowResource]:
     saved = flows().update(flow_id, router.current_event.json_body, if_match, strict=strict)
@@ -128,7 +132,7 @@ def update_flow(
     summary="Delete a flow, its versions and its state machine",
     description="409 while executions run, unless ?force=true (which stops them).",
     responses={
-        204: {"description": "Deleted"},
+        204: {"description": "Deleted (no body)", "content": {}},
         **errors("FlowNotFound", "FlowBusy", "InvalidParameter"),
     },
 )

@@ -40,6 +40,28 @@ STATUS_OF: dict[str, HTTPStatus] = {
     "ServiceUnavailable": HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
+# What each code means to a client, in the OpenAPI description of the status it has.
+MEANING: dict[str, str] = {
+    "BadRequest": "a header or parameter is malformed (e.g. If-Match, Idempotency-Key)",
+    "MalformedJson": "the body is not JSON text (syntax, NaN, a lone surrogate, too deep)",
+    "InvalidBody": "the body is not UTF-8 (or not base64 where the event says so)",
+    "InvalidPageToken": "next_token was not issued by this list",
+    "InvalidParameter": "a path, query or header parameter is invalid",
+    "FlowNotFound": "no such flow",
+    "ExecutionNotFound": "no such execution",
+    "FlowBusy": "another change of the flow is under way, or executions run: retry later",
+    "FlowAlreadyExists": "another flow has this id",
+    "ExecutionNotRunning": "the execution has ended",
+    "VersionConflict": "If-Match names a version that is not current (or a weak tag)",
+    "PayloadTooLarge": "the body is over 256 KiB",
+    "UnsupportedMediaType": "the body is not JSON (application/json or */*+json)",
+    "InvalidFlow": "the flow breaks the flow language's rules; details locate each",
+    "InvalidContext": "the context is not an object, or too large",
+    "InvalidRequest": "the body does not have the documented shape",
+    "IdempotencyKeyReused": "the Idempotency-Key came with another request before",
+    "PreconditionRequired": "If-Match is missing: say which version you replace",
+}
+
 # A request with a body can fail before it reaches a route: size, media type, encoding.
 BODY_ERRORS = (
     "PayloadTooLarge",
@@ -84,7 +106,8 @@ def errors(*codes: str) -> dict[int, OpenAPIResponse]:
             status.value,
             {"description": "", "content": {JSON: {"model": ErrorBody}}},
         )
-        entry["description"] = " | ".join(filter(None, [entry["description"], code]))
+        meaning = f"{code}: {MEANING[code]}" if code in MEANING else code
+        entry["description"] = " | ".join(filter(None, [entry["description"], meaning]))
     # Any route may meet AWS throttling (retry) or a fault of ours.
     found[HTTPStatus.SERVICE_UNAVAILABLE.value] = {
         "description": "ServiceUnavailable: AWS is busy, retry the request",

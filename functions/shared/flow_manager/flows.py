@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ from flow_manager.validation import check_flow
 Clock = Callable[[], datetime]
 GENERATED_ID_PREFIX = "flow-"
 MAX_STATE_MACHINE_NAME = 80  # Step Functions' limit; the name is the prefix plus the flow id
+SETTLE_POLL_SECONDS = 0.05
 _PAGE_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
@@ -130,6 +132,9 @@ class Saved:
 
 
 class Flows:
+    # How long the loser of a concurrent update waits for the winner to commit (above).
+    settle_seconds = 5.0
+
     def __init__(
         self,
         settings: Settings,
@@ -386,12 +391,28 @@ class Flows:
         return Saved(self._resource(updated, version, flow), created=True)
 
     def _conflict(self, flow_id: str, expected: int) -> Exception:
-        current = self.store.get_head(flow_id)
-        if current is None or current.state != "active":
-            return FlowNotFound(flow_id)
-        if current.current_version == expected:
-            return FlowBusy(f"another update of flow '{flow_id}' is in progress: retry in a moment")
-        return VersionConflict(flow_id, expected, current.current_version)
+        """Why the write of version `expected + 1` did not happen, decided the same way for
+        every loser of a race. The version comes first: a head past `expected` is a stale
+        If-Match (412), whatever else is under way. A head still at `expected` means
+        another update holds the next version under its lease: wait for it to settle
+        (it commits within a moment, or its request died), so losers get 412 once the
+        winner is current, not 412 or 409 by timing; 409 FlowBusy only if the If-Match
+        version is still current after `settle_seconds`."""
+        deadline = time.monotonic() + self.settle_seconds
+        while True:
+            current = self.store.get_head(flow_id)
+            if current is None or current.state != "active":
+                return FlowNotFound(flow_id)
+            if current.current_version != expected:
+                return VersionConflict(flow_id, expected, current.current_version)
+            if time.monotonic() >= deadline:
+                return FlowBusy(
+                    f"another update of flow '{flow_id}' is in progress: retry in a moment"
+                )
+            self._pause()
+
+    def _pause(self) -> None:
+        time.sleep(SETTLE_POLL_SECONDS)
 
     # ---- inline flows (the seeds' run routes) -----------------------------------------
 

@@ -5,8 +5,10 @@ cannot both win. Failures are injected where a Lambda could die or AWS could thr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
+from threading import Event
 from typing import Any
 
 import pytest
@@ -128,6 +130,8 @@ def test_concurrent_updates_cannot_both_win(api: Api, monkeypatch: pytest.Monkey
         answers["b"] = api.request("PUT", "/flows/data_pipeline", body, headers={"If-Match": "1"})
 
     during(api.module.flows().engine, "publish", client_b, monkeypatch)
+    # B runs inside A's call, so A cannot commit while B waits for it: B must not wait
+    monkeypatch.setattr(api.module.flows(), "settle_seconds", 0.0)
     # When A's update goes through
     a = api.request(
         "PUT", "/flows/data_pipeline", {"flow": renamed(chain(), "A")}, headers={"If-Match": "1"}
@@ -138,6 +142,119 @@ def test_concurrent_updates_cannot_both_win(api: Api, monkeypatch: pytest.Monkey
     winner = "A" if a.status == 200 else "B"
     current = api.request("GET", "/flows/data_pipeline").body
     assert (current["version"], current["name"]) == (2, winner)
+
+
+def put_in_thread(api: Api, name: str, answers: dict[str, Any]) -> threading.Thread:
+    def put() -> None:
+        body = {"flow": renamed(chain(), name)}
+        answers[name] = api.request("PUT", "/flows/data_pipeline", body, headers={"If-Match": "1"})
+
+    thread = threading.Thread(target=put, daemon=True)
+    thread.start()
+    return thread
+
+
+def hold_publish(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[Event, Event]:
+    """The next engine.publish waits until the second event is set; the first is set
+    once it is waiting (an update between its pending write and its commit)."""
+    engine = api.module.flows().engine
+    real = engine.publish
+    publishing, release = Event(), Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if not publishing.is_set():
+            publishing.set()
+            release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "publish", held)
+    return publishing, release
+
+
+def pausing(api: Api, monkeypatch: pytest.MonkeyPatch) -> Event:
+    """Set when an update starts waiting for another to settle."""
+    flows = api.module.flows()
+    real = flows._pause
+    waiting = Event()
+
+    def pause() -> None:
+        waiting.set()
+        real()
+
+    monkeypatch.setattr(flows, "_pause", pause)
+    return waiting
+
+
+def test_the_loser_of_a_concurrent_update_gets_412_once_the_winner_commits(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given A's update of version 1 holds version 2 and is publishing it
+    api.create(chain())
+    publishing, release = hold_publish(api, monkeypatch)
+    waiting = pausing(api, monkeypatch)
+    answers: dict[str, Any] = {}
+    a = put_in_thread(api, "A", answers)
+    assert publishing.wait(30)
+    # When B's update of version 1 meets it (If-Match still current: it used to get 409
+    # now, or 412 a moment later: a mix by timing)
+    b = put_in_thread(api, "B", answers)
+    assert waiting.wait(30)
+    release.set()
+    a.join(30)
+    b.join(30)
+    # Then B waited for A to settle and was told its If-Match is stale
+    assert answers["A"].status == 200
+    assert answers["B"].status == 412
+    assert answers["B"].error_code == "VersionConflict"
+
+
+def test_an_update_that_never_settles_makes_the_other_busy(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given A's update holds version 2 longer than B is willing to wait
+    api.create(chain())
+    publishing, release = hold_publish(api, monkeypatch)
+    monkeypatch.setattr(api.module.flows(), "settle_seconds", 0.1)
+    answers: dict[str, Any] = {}
+    a = put_in_thread(api, "A", answers)
+    assert publishing.wait(30)
+    # When B updates version 1, still current
+    b = put_in_thread(api, "B", answers)
+    b.join(30)
+    release.set()
+    a.join(30)
+    # Then B is told another update is in flight (409), and A's went through
+    assert answers["B"].status == 409
+    assert answers["B"].error_code == "FlowBusy"
+    assert answers["A"].status == 200
+
+
+def test_a_stale_if_match_is_412_even_while_another_update_is_in_flight(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given version 2 is current and an update of it is publishing version 3
+    api.create(chain())
+    body = {"flow": renamed(chain(), "v2")}
+    assert api.request("PUT", "/flows/data_pipeline", body, headers={"If-Match": "1"}).status == 200
+    publishing, release = hold_publish(api, monkeypatch)
+    answers: dict[str, Any] = {}
+
+    def put_v2() -> None:
+        body = {"flow": renamed(chain(), "v3")}
+        answers["A"] = api.request("PUT", "/flows/data_pipeline", body, headers={"If-Match": "2"})
+
+    a = threading.Thread(target=put_v2, daemon=True)
+    a.start()
+    assert publishing.wait(30)
+    # When a client still at version 1 updates
+    stale = api.request(
+        "PUT", "/flows/data_pipeline", {"flow": renamed(chain(), "B")}, headers={"If-Match": "1"}
+    )
+    release.set()
+    a.join(30)
+    # Then its If-Match is stale: 412 at once, not the in-flight update's 409
+    assert stale.status == 412
+    assert answers["A"].status == 200
 
 
 def test_an_update_that_lost_its_lease_loses_to_the_one_that_took_over(

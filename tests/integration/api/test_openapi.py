@@ -86,10 +86,42 @@ def test_the_seeds_routes_are_tagged_compat(spec: dict[str, Any]) -> None:
 
 
 def test_the_flow_body_is_documented_with_the_flow_schema(spec: dict[str, Any]) -> None:
-    flow = spec["components"]["schemas"]["FlowBody"]["properties"]["flow"]
-    documented = next(option for option in flow["anyOf"] if option.get("title") == "Flow")
+    documented = spec["components"]["schemas"]["FlowBody"]["properties"]["flow"]
+    assert documented.get("title") == "Flow"
     assert {"start_task", "tasks", "conditions"} <= set(documented["properties"])
     assert {"Task", "Condition"} <= set(re.findall(r"schemas/(\w+)", str(documented)))
+
+
+def test_the_flow_body_is_documented_as_exactly_one_wrapper(spec: dict[str, Any]) -> None:
+    # The server takes {"flow": {...}} or {"flow_data": {"flow": {...}}}, nothing else
+    body = spec["components"]["schemas"]["FlowBody"]
+    assert body["additionalProperties"] is False
+    assert body["oneOf"] == [{"required": ["flow"]}, {"required": ["flow_data"]}]
+    assert "null" not in str(body["properties"]["flow_data"])
+
+
+def test_delete_flow_documents_its_204_without_a_body(spec: dict[str, Any]) -> None:
+    response = operations(spec)[("delete", "/flows/{flow_id}")]["responses"]["204"]
+    assert not response.get("content")
+
+
+def test_update_documents_if_match_and_what_its_absence_answers(spec: dict[str, Any]) -> None:
+    operation = operations(spec)[("put", "/flows/{flow_id}")]
+    header = next(p for p in operation["parameters"] if p["name"].lower() == "if-match")
+    # Optional in validation (so the server's own 428 answers), required in words
+    assert header["in"] == "header"
+    assert "428" in header["description"]
+    assert "PreconditionRequired" in operation["responses"]["428"]["description"]
+    assert "VersionConflict" in operation["responses"]["412"]["description"]
+    assert "FlowBusy" in operation["responses"]["409"]["description"]
+    assert "412" in operation["description"]
+    assert "409" in operation["description"]
+
+
+def test_the_start_body_documents_the_context_limit(spec: dict[str, Any]) -> None:
+    context = spec["components"]["schemas"]["StartBody"]["properties"]["context"]
+    assert context["type"] == "object"
+    assert "256 KiB" in context["description"]
 
 
 def test_swagger_ui_is_served_at_docs(api: Api) -> None:
