@@ -16,11 +16,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(if $(PYENV_313),$(PYENV_313):)$(PATH)
 
-.PHONY: help run test lint types unit integration e2e template build bench clean
+.PHONY: help run test lint types unit integration e2e fuzz-smoke fuzz template build bench clean
 
 help:
 	@echo "make run    start the local stack (API on http://127.0.0.1:3000)"
-	@echo "make test   lint, type-check, test, and check the SAM template"
+	@echo "make test   lint, type-check, test, fuzz briefly, and check the SAM template"
+	@echo "make fuzz   schemathesis against the local stack, thousands of cases"
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +38,7 @@ $(TOOLS)/.installed: Makefile
 run: $(BIN)/.installed
 	$(BIN)/flow-manager serve
 
-test: lint types unit integration e2e template
+test: lint types unit integration e2e fuzz-smoke template
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -54,6 +55,14 @@ integration: $(BIN)/.installed
 
 e2e: $(BIN)/.installed
 	$(BIN)/pytest tests/e2e -q
+
+# Schemathesis on the local stack (schemathesis.toml, scripts/fuzz.py): a bounded pass in
+# `make test`, and a long one (thousands of cases, at most 10 minutes) on demand.
+fuzz-smoke: $(BIN)/.installed
+	$(BIN)/python scripts/fuzz.py smoke
+
+fuzz: $(BIN)/.installed
+	$(BIN)/python scripts/fuzz.py long
 
 template: $(TOOLS)/.installed
 	@echo "== sam validate (SAM translator)"

@@ -140,6 +140,20 @@ def _escaped(text: str) -> str:
     return ascii(text[:40])
 
 
+def _without_null(schema: Any) -> None:
+    """A header or query parameter is a string or absent, never JSON null: `str | None`
+    is documented as the string alone (so no fuzzer sends "null" as a value)."""
+    alternatives = getattr(schema, "anyOf", None)
+    if not alternatives:
+        return
+    kept = [a for a in alternatives if getattr(a, "type", None) != "null"]
+    if len(kept) == 1 and len(kept) < len(alternatives):
+        schema.anyOf = None
+        for name, value in kept[0]:
+            if value is not None and getattr(schema, name, None) is None:
+                setattr(schema, name, value)
+
+
 _DYNAMIC_SEGMENT = re.compile(r"(<\w+>)")
 _ROUTE_REGEX = r"^{}/*\Z"
 
@@ -157,16 +171,35 @@ class _Resolver(APIGatewayRestResolver):
                 for status, response in list(operation.responses.items()):
                     if "HTTPValidationError" in repr(response):
                         del operation.responses[status]
+                for parameter in operation.parameters or []:
+                    _without_null(getattr(parameter, "schema_", None))
         if schema.components is not None and schema.components.schemas is not None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(name, None)
         return schema
 
+    def routes_at(self, path: str) -> list[Route]:
+        """The routes of the one resource `path` names: a literal path (/flows/validate)
+        before a parameterised one (/flows/{flow_id}), whatever the method, as API
+        Gateway picks the most specific resource first. (Powertools picks the method
+        first, so DELETE /flow/create ran the DELETE /flow/{execution_id} route.)"""
+        static = [route for route in self._static_routes if route.rule.match(path)]
+        return static or [route for route in self._dynamic_routes if route.rule.match(path)]
+
     def allowed_methods(self, path: str) -> list[str]:
-        """The methods some route serves at this path, matched by the very rules that
+        """The methods of the resource at this path, found by the very rules that
         dispatch requests, so 405 and 404 cannot disagree with routing."""
-        routes = self._static_routes + self._dynamic_routes
-        return sorted({route.method for route in routes if route.rule.match(path)})
+        return sorted({route.method for route in self.routes_at(path)})
+
+    def _resolve(self) -> ResponseBuilder[Any]:
+        method = self.current_event.http_method.upper()
+        path = self._remove_prefix(self.current_event.path)
+        for route in self.routes_at(path):
+            match = route.rule.match(path)
+            if route.method == method and match:
+                self.append_context(_route=route, _path=path)  # type: ignore[no-untyped-call]
+                return self._call_route(route, self._convert_matches_into_route_keys(match))
+        return self._handle_not_found(method=method, path=path)
 
     @staticmethod
     def _compile_regex(rule: str, base_regex: str = _ROUTE_REGEX) -> re.Pattern[str]:

@@ -156,15 +156,15 @@ def test_an_if_match_that_is_no_version_is_400(
         b'{"flow": {}}',
         {**JSON, "If-Match": if_match},
     )
-    assert (status, code(body)) == (400, "BadRequest")
+    assert status == 400
+    assert code(body) in ("BadRequest", "InvalidParameter")
 
 
-def test_a_utf8_idempotency_key_is_text(endpoint: str, create_flow: Callable[..., str]) -> None:
-    # Given a key with a non-ASCII character, sent as UTF-8 bytes
+def test_an_idempotency_key_that_is_not_printable_ascii_is_400(
+    endpoint: str, create_flow: Callable[..., str]
+) -> None:
+    # Given a key with a non-ASCII character (as documented: 1-255 printable ASCII)
     flow_id = create_flow()
     headers = {**JSON, "Idempotency-Key": "clé-1"}
-    first = send(endpoint, "POST", f"/flows/{flow_id}/executions", b"{}", headers)
-    again = send(endpoint, "POST", f"/flows/{flow_id}/executions", b"{}", headers)
-    # Then it names one execution, as any key does
-    assert first[0] == again[0] == 202
-    assert first[2]["execution_id"] == again[2]["execution_id"]
+    status, _, body = send(endpoint, "POST", f"/flows/{flow_id}/executions", b"{}", headers)
+    assert (status, code(body)) == (400, "InvalidParameter")

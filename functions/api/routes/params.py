@@ -10,13 +10,17 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SkipValidation
 
+from flow_manager.flows import IF_MATCH_PATTERN
 from flow_manager.model import Flow, FlowDocument
+from flow_manager.paging import MAX_TOKEN_LENGTH
 
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="Retrying with the same key returns the same execution instead of a new one.",
+        description="Retrying with the same key returns the same execution instead of a new "
+        "one. 1-255 printable ASCII characters.",
+        pattern=r"^[ -~]{1,255}$",  # as executions._check_key: printable, at most 255
     ),
 ]
 IfMatch = Annotated[
@@ -27,10 +31,18 @@ IfMatch = Annotated[
         "it), a list of ETags, or * for whatever is current. Without it the answer is 428 "
         "PreconditionRequired (the header is optional here only so that a missing one "
         'reaches that answer). A weak tag (W/"3") never matches: 412.',
+        pattern=IF_MATCH_PATTERN,
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
-NextToken = Annotated[str | None, Query(description="next_token of the previous page.")]
+NextToken = Annotated[
+    str | None,
+    Query(
+        description="next_token of the previous page, as it was (a token this list issued).",
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        max_length=MAX_TOKEN_LENGTH,
+    ),
+]
 
 
 def _exactly_one_wrapper(schema: dict[str, Any]) -> None:

@@ -519,7 +519,12 @@ def content_id(flow: Flow) -> str:
 # An entity-tag (RFC 9110 §8.8.3) as this API issues them, "3", optionally weak; a bare 3
 # is taken too. ASCII only: str.isdigit and int() also take "¹" or "٣".
 _TAG = r'(W/)?"([0-9]{1,9})"|([0-9]{1,9})'
-_TAG_LIST = re.compile(rf"[ \t]*(?:{_TAG})(?:[ \t]*,[ \t]*(?:{_TAG}))*[ \t]*", re.ASCII)
+_TAGS = rf"[ \t]*(?:{_TAG})(?:[ \t]*,[ \t]*(?:{_TAG}))*[ \t]*"
+_TAG_LIST = re.compile(_TAGS, re.ASCII)
+# The same grammar for the OpenAPI document (ECMA regex, anchored): what parses, or *.
+IF_MATCH_PATTERN = (
+    rf"^(?:[ \t]*\*[ \t]*|{_TAGS.replace('(W/)', '(?:W/)').replace('([0-9]', '(?:[0-9]')})$"
+)
 _TAG_ITEM = re.compile(_TAG, re.ASCII)
 
 

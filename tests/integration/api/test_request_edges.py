@@ -292,3 +292,38 @@ def test_a_path_parameter_never_spans_a_slash(api: Api) -> None:
 def test_a_trailing_newline_is_not_a_trailing_slash(api: Api) -> None:
     answer = at(api, "GET", "/flows\n")
     assert answer.status == 404, answer.text
+
+
+# ---- one resource per path, whatever the method ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/flow/create", "POST"),
+        ("GET", "/flows/validate", "POST"),
+        ("PUT", "/flows/execute", "POST"),
+    ],
+)
+def test_a_literal_path_is_its_own_resource(api: Api, method: str, path: str, allowed: str) -> None:
+    # Given a literal path that a parameterised route would also match (/flow/{id})
+    body = {} if method == "PUT" else None
+    # When it is asked with a method only the parameterised route has
+    answer = api.request(method, path, body)
+    # Then it is the literal resource's 405, not the other route's answer
+    assert answer.status == 405, answer.text
+    assert answer.headers["allow"] == allowed
+
+
+def test_a_parameterised_route_still_serves_other_ids(api: Api) -> None:
+    answer = api.request("DELETE", "/flow/created")
+    assert answer.status == 404
+    assert answer.error_code == "ExecutionNotFound"
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "cl\u00e9", "a\tb"])
+def test_an_idempotency_key_outside_printable_ascii_is_a_bad_request(api: Api, key: str) -> None:
+    api.create(chain())
+    headers = {"Idempotency-Key": key}
+    answer = api.request("POST", "/flows/data_pipeline/executions", {}, headers=headers)
+    assert answer.status == 400, answer.text
