@@ -307,7 +307,7 @@ def test_a_trailing_newline_is_not_a_trailing_slash(api: Api) -> None:
 )
 def test_a_literal_path_is_its_own_resource(api: Api, method: str, path: str, allowed: str) -> None:
     # Given a literal path that a parameterised route would also match (/flow/{id})
-    body = {} if method == "PUT" else None
+    body: dict[str, object] | None = {} if method == "PUT" else None
     # When it is asked with a method only the parameterised route has
     answer = api.request(method, path, body)
     # Then it is the literal resource's 405, not the other route's answer
