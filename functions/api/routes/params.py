@@ -35,12 +35,13 @@ IfMatch = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+# No pattern here: whatever is not a token this list issued (malformed, forged, another
+# list's) is the one answer 400 InvalidPageToken, from flow_manager.paging.
 NextToken = Annotated[
     str | None,
     Query(
-        description="next_token of the previous page, as it was (a token this list issued).",
-        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
-        max_length=MAX_TOKEN_LENGTH,
+        description="next_token of the previous page, as it was: only a token this list "
+        f"issued (at most {MAX_TOKEN_LENGTH} characters) is taken, else 400 InvalidPageToken.",
     ),
 ]
 
