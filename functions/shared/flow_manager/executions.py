@@ -216,13 +216,21 @@ class Executions:
         # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
         events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
         events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
-        report = build_report(self._summary(record, described), described, list(events.values()))
+        flow = self.flow_of(record)
+        report = build_report(
+            self._summary(record, described), described, list(events.values()), flow
+        )
         bucket = self.flows.settings.results_bucket
         if bucket:
             from flow_manager.results_store import ResultsStore
 
             report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
         return report
+
+    def flow_of(self, record: ExecutionRecord) -> Flow | None:
+        """The flow version the execution runs (None if it is gone)."""
+        version = self.store.get_version(record.flow_id, record.flow_version)
+        return None if version is None else Flow.model_validate_json(version.document)
 
     def list(
         self,
@@ -257,6 +265,8 @@ class Executions:
                     execution_arn=e.execution_arn,
                     state_machine_arn=record.state_machine_version_arn if record else None,
                     console_url=self.engine.console_url(e.execution_arn),
+                    retry_of=record.retry_of if record else None,
+                    retries=list(record.retries) if record else [],
                 )
             )
         return ExecutionPage(
@@ -353,6 +363,8 @@ class Executions:
             execution_arn=record.execution_arn,
             state_machine_arn=record.state_machine_version_arn,
             console_url=self.engine.console_url(record.execution_arn),
+            retry_of=record.retry_of,
+            retries=list(record.retries),
         )
 
 
