@@ -169,6 +169,25 @@ class Executions:
         described = self.engine.describe(record.execution_arn) or {}
         return Started(self._summary(record, described), new=new and existing is None)
 
+    def launch(self, record: ExecutionRecord, execution_input: str) -> Started:
+        """Index `record` and start it with `execution_input`, safely repeated: an id
+        taken by the same request (`request_hash`) runs what that request pinned; by
+        another, IdempotencyKeyReused. The retry route starts through here."""
+        existing = self.store.put_execution(record)
+        if existing is not None:
+            if existing.request_hash != record.request_hash or existing.flow_id != record.flow_id:
+                raise IdempotencyKeyReused(record.idempotency_key or record.execution_id)
+            record = existing
+        new = True
+        try:
+            self.engine.start(
+                record.state_machine_version_arn, record.execution_id, execution_input
+            )
+        except ExecutionExists:
+            new = False
+        described = self.engine.describe(record.execution_arn) or {}
+        return Started(self._summary(record, described), new=new and existing is None)
+
     def _check_demo(self, head: FlowHead, context: object) -> None:
         """context.demo names the tasks of the version that will run: read it only then."""
         if not isinstance(context, dict) or "demo" not in context:
