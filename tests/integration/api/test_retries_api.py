@@ -204,3 +204,81 @@ def test_a_retry_context_carrying_the_resume_key_is_refused(api: Api, tasks: Tas
     answer = retry(api, old, {"context": {"flow_manager_resume": {"from": "save"}}})
     assert answer.status == 422
     assert answer.body["error"]["details"][0]["location"] == "context.flow_manager_resume"
+
+
+PARALLEL: dict[str, Any] = {
+    "id": "retried_parallel",
+    "name": "Retried parallel",
+    "start_task": "fetch",
+    "tasks": [
+        {"name": "fetch", "function": "fetch_data"},
+        {
+            "name": "enrich",
+            "type": "parallel",
+            "branches": [
+                {
+                    "name": "a",
+                    "start_task": "work",
+                    "tasks": [{"name": "work", "function": "process_data"}],
+                },
+                {
+                    "name": "b",
+                    "start_task": "side",
+                    "tasks": [{"name": "side", "function": "store_data"}],
+                },
+            ],
+        },
+        {"name": "save", "function": "store_data"},
+    ],
+    "conditions": [
+        {
+            "name": "fetched",
+            "source_task": "fetch",
+            "outcome": "success",
+            "target_task_success": "enrich",
+            "target_task_failure": "end",
+        },
+        {
+            "name": "enriched",
+            "source_task": "enrich",
+            "outcome": "success",
+            "target_task_success": "save",
+            "target_task_failure": "end",
+        },
+    ],
+}
+
+
+def test_a_failure_inside_a_branch_restarts_its_parallel_task(api: Api, tasks: Tasks) -> None:
+    # Given work failed inside branch a of enrich
+    api.create(PARALLEL)
+    started = api.request("POST", "/flows/retried_parallel/executions", {})
+    old = api.wait(started.body["execution_id"])
+    assert old["status"] == "failed"
+    tasks.fixed = True
+    # When it is retried
+    report = api.wait(retry(api, old["execution_id"]).body["execution_id"])
+    # Then enrich runs again (both branches), fetch does not
+    assert report["status"] == "completed", report
+    assert report["path"][0]["task"] == "enrich"
+    assert tasks.calls == Counter({"fetch": 1, "work": 2, "side": 2, "save": 1})
+
+
+def test_a_stopped_execution_is_retried_at_the_task_it_was_running(api: Api, tasks: Tasks) -> None:
+    # Given an execution stopped while work was running
+    gate = api.hold("process_data")
+    api.create(FLOW)
+    started = api.request("POST", "/flows/retried/executions", {"context": {"n": 3}})
+    execution_id = started.body["execution_id"]
+    api.wait_for_task(execution_id, "work")
+    assert api.request("DELETE", f"/executions/{execution_id}").status == 200
+    gate.set()
+    api.harness.wait_idle()
+    counting = Tasks(api)  # the counting handlers again (hold replaced work's), fixed
+    counting.fixed = True
+    # When it is retried
+    report = api.wait(retry(api, execution_id).body["execution_id"])
+    # Then it resumes at work
+    assert report["status"] == "completed", report
+    assert [s["task"] for s in report["path"]] == ["work", "save"]
+    assert counting.calls == Counter({"work": 1, "save": 1})
