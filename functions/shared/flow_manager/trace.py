@@ -71,6 +71,8 @@ class _History:
         self.entered: dict[str, Mapping[str, Any]] = {}
         self.exited: dict[str, Mapping[str, Any]] = {}
         self.owner: dict[int, str] = {}
+        self.counts: dict[tuple[str, str], int] = {}  # (owner, event type) → events
+        self.results: dict[str, Any] = {}  # each task's result, at the first exit with it
         last: str | None = None
         for event in self.events:
             kind = str(event.get("type", ""))
@@ -85,21 +87,31 @@ class _History:
             exited = event.get("stateExitedEventDetails")
             if kind.endswith("StateExited") and isinstance(exited, Mapping):
                 self.exited.setdefault(str(exited.get("name")), event)
+                state = _json(exited.get("output"))
+                results = state.get("results") if isinstance(state, dict) else None
+                for name, result in (results if isinstance(results, dict) else {}).items():
+                    self.results.setdefault(name, result)
             previous = int(event.get("previousEventId") or 0)
             owner = self.owner.get(previous, last)
             if owner is not None:
                 self.owner[event_id] = owner
+                self.counts[owner, kind] = self.counts.get((owner, kind), 0) + 1
         state = latest_state(self.events) or {}
         results = state.get("results")
         self.latest: dict[str, Any] = results if isinstance(results, dict) else {}
         self.latest_context: Any = state.get("context")
 
     def owned(self, name: str, kind: str) -> list[Mapping[str, Any]]:
+        if not self.counts.get((name, kind)):
+            return []
         return [
             e
             for e in self.events
             if e.get("type") == kind and self.owner.get(int(e.get("id", 0))) == name
         ]
+
+    def count(self, name: str, kind: str) -> int:
+        return self.counts.get((name, kind), 0)
 
     def first_entered_after(self, after: int, states: set[str]) -> str | None:
         found = [
@@ -166,7 +178,7 @@ def _step(
     step = PathStep(
         task=name,
         status=status,
-        attempts=len(history.owned(name, "TaskScheduled")),
+        attempts=history.count(name, "TaskScheduled"),
         condition=condition.name if condition is not None else None,
         case=chosen.case if chosen is not None else None,
         when=(
@@ -236,15 +248,7 @@ def _status(
 
 def _result(name: str, history: _History) -> Any:
     """The task's result: from its exit (or the state after it), else the newest state."""
-    for event in history.events:
-        details = event.get("stateExitedEventDetails")
-        if not isinstance(details, Mapping):
-            continue
-        state = _json(details.get("output"))
-        results = state.get("results") if isinstance(state, dict) else None
-        if isinstance(results, dict) and name in results:
-            return results[name]
-    return history.latest.get(name)
+    return history.results.get(name, history.latest.get(name))
 
 
 def _chosen(
