@@ -108,6 +108,21 @@ def test_the_failed_execution_lists_its_retries(api: Api, tasks: Tasks) -> None:
     assert api.request("GET", f"/executions/{old}").body["retries"] == [first, second]
 
 
+def test_a_retry_of_a_retry_keeps_the_results_the_first_run_made(api: Api, tasks: Tasks) -> None:
+    # Given a failed execution whose retry failed at the same task
+    old = failed_run(api)
+    again = api.wait(retry(api, old).body["execution_id"])
+    assert again["status"] == "failed"
+    tasks.fixed = True
+    # When the retry is retried
+    report = api.wait(retry(api, again["execution_id"]).body["execution_id"])
+    # Then it completes, fetch having run once in all, its result still kept
+    assert report["status"] == "completed", report
+    assert tasks.calls == Counter({"fetch": 1, "work": 3, "save": 1})
+    assert report["output"]["results"]["fetch"]["data"] == {"by": "fetch"}
+    assert report["retry_of"] == again["execution_id"]
+
+
 def test_a_retry_from_a_task_that_ran_reruns_it(api: Api, tasks: Tasks) -> None:
     old = failed_run(api)
     tasks.fixed = True
