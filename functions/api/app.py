@@ -29,7 +29,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, service
+from routes import approvals, compat, retries, service
 from routes import executions as execution_routes
 from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
@@ -232,6 +232,7 @@ app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
 for _router in (service.router, flow_routes.router, execution_routes.router, compat.router):
     app.include_router(_router)
 app.include_router(approvals.router)
+app.include_router(retries.router)
 
 
 def _media_type(content_type: str) -> str:

@@ -124,6 +124,9 @@ def register(subparsers: Any) -> None:
     executions.set_defaults(func=_guarded(executions_command))
 
     register_approve(subparsers)
+    from flow_manager_local.retry_command import register_retry  # it imports this module
+
+    register_retry(subparsers)
 
 
 def _endpoint_argument(parser: argparse.ArgumentParser) -> None:

@@ -139,6 +139,14 @@ def test_fields_of_another_type_are_refused_by_name() -> None:
     ]
 
 
+@pytest.mark.parametrize("kind", [[None], {"a": 1}], ids=["list", "object"])
+def test_a_type_that_is_not_a_string_is_a_located_problem(kind: Any) -> None:
+    # Given a task whose type is JSON but not text (a list is not even hashable)
+    found = problems(flow([{"name": "a", "type": kind}]))
+    # Then it is a problem at the task's type, not a crash
+    assert [p for p in found if p.startswith("flow.tasks[0].type:")], found
+
+
 def test_for_each_is_a_path_and_max_concurrency_needs_it() -> None:
     assert problems(flow([task("a", for_each="results.fech.data.items")])) == [
         "flow.tasks[0].for_each: unknown task 'fech' at column 1 in task 'a'"

@@ -160,3 +160,15 @@ class ServiceUnavailable(FlowManagerError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, [], "ServiceUnavailable")
+
+
+class ExecutionNotRetryable(FlowManagerError):
+    """Only an execution that ended failed, aborted or timed out can be retried."""
+
+    def __init__(self, execution_id: str, status: str) -> None:
+        super().__init__(
+            f"execution '{execution_id}' is {status}: only a failed, aborted or timed_out "
+            "execution can be retried",
+            [{"status": status}],
+            "ExecutionNotRetryable",
+        )

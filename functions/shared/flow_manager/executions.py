@@ -168,6 +168,25 @@ class Executions:
         described = self.engine.describe(record.execution_arn) or {}
         return Started(self._summary(record, described), new=new and existing is None)
 
+    def launch(self, record: ExecutionRecord, execution_input: str) -> Started:
+        """Index `record` and start it with `execution_input`, safely repeated: an id
+        taken by the same request (`request_hash`) runs what that request pinned; by
+        another, IdempotencyKeyReused. The retry route starts through here."""
+        existing = self.store.put_execution(record)
+        if existing is not None:
+            if existing.request_hash != record.request_hash or existing.flow_id != record.flow_id:
+                raise IdempotencyKeyReused(record.idempotency_key or record.execution_id)
+            record = existing
+        new = True
+        try:
+            self.engine.start(
+                record.state_machine_version_arn, record.execution_id, execution_input
+            )
+        except ExecutionExists:
+            new = False
+        described = self.engine.describe(record.execution_arn) or {}
+        return Started(self._summary(record, described), new=new and existing is None)
+
     def _check_demo(self, head: FlowHead, context: object) -> None:
         """context.demo names the tasks of the version that will run: read it only then."""
         if not isinstance(context, dict) or "demo" not in context:
@@ -215,13 +234,21 @@ class Executions:
         # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
         events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
         events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
-        report = build_report(self._summary(record, described), described, list(events.values()))
+        flow = self.flow_of(record)
+        report = build_report(
+            self._summary(record, described), described, list(events.values()), flow
+        )
         bucket = self.flows.settings.results_bucket
         if bucket:
             from flow_manager.results_store import ResultsStore
 
             report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
         return report
+
+    def flow_of(self, record: ExecutionRecord) -> Flow | None:
+        """The flow version the execution runs (None if it is gone)."""
+        version = self.store.get_version(record.flow_id, record.flow_version)
+        return None if version is None else Flow.model_validate_json(version.document)
 
     def list(
         self,
@@ -257,6 +284,8 @@ class Executions:
                     execution_arn=e.execution_arn,
                     state_machine_arn=record.state_machine_version_arn if record else None,
                     console_url=self.engine.console_url(e.execution_arn),
+                    retry_of=record.retry_of if record else None,
+                    retries=list(record.retries) if record else [],
                 )
             )
         return ExecutionPage(
@@ -353,6 +382,8 @@ class Executions:
             execution_arn=record.execution_arn,
             state_machine_arn=record.state_machine_version_arn,
             console_url=self.engine.console_url(record.execution_arn),
+            retry_of=record.retry_of,
+            retries=list(record.retries),
         )
 
 

@@ -22,11 +22,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, JsonValue
 
 from flow_manager.results_store import Reference, flow_prefix, references
+from flow_manager.trace import PathStep, decision_path
+
+if TYPE_CHECKING:
+    from flow_manager.model import Flow
 
 ExecutionStatus = Literal["running", "completed", "failed", "aborted", "timed_out"]
 
@@ -75,6 +79,12 @@ class ExecutionSummary(BaseModel):
     execution_arn: str
     state_machine_arn: str | None = None
     console_url: str | None = None
+    retry_of: str | None = Field(
+        default=None, description="The execution this one retries (POST .../retry)."
+    )
+    retries: list[str] = Field(
+        default_factory=list, description="Executions that retry this one, oldest first."
+    )
 
 
 class WaitingFor(BaseModel):
@@ -97,6 +107,11 @@ class ExecutionReport(ExecutionSummary):
     )
     failed_task: str | None = None
     executed_tasks: list[str] = Field(default_factory=list)
+    path: list[PathStep] = Field(
+        default_factory=list,
+        description="Why it went where it went: each step's task, status, attempts, the "
+        "condition and case that decided (its `when`), and `next` (DESIGN §4.8).",
+    )
     task_results: dict[str, TaskReport] = Field(default_factory=dict)
     context: JsonValue = None
     output: JsonValue = None
@@ -117,8 +132,10 @@ def build_report(
     summary: ExecutionSummary,
     described: Mapping[str, Any],
     events: Sequence[Mapping[str, Any]],
+    flow: Flow | None = None,
 ) -> ExecutionReport:
-    """The report of one execution: `summary` says which, the rest says what happened.
+    """The report of one execution: `summary` says which, the rest says what happened;
+    `flow` (the version it ran) gives the decision trace.
 
     `events` may come without their data (inputs and outputs) except the newest ones:
     a finished task whose exit has no output takes its result from the newest state
@@ -163,8 +180,9 @@ def build_report(
         waiting_for=waiting_approval(events) if status == "running" else None,
         failed_task=failed_task,
         executed_tasks=list(tasks.order),
+        path=decision_path(flow, events, running=status == "running") if flow else [],
         task_results=results,
-        context=_json(described.get("input")),
+        context=_context(_json(described.get("input"))),
         output=_json(described.get("output")),
         error=error,
         cause=cause,
@@ -371,6 +389,16 @@ class _TaskTrail:
             return {"status": "failure", "error": task_error(result)}
         # The state's output was truncated or not recorded: the outcome is unknown.
         return {"status": "failure", "error": "the task's result is not in the history"}
+
+
+RESUME_KEY = "flow_manager_resume"  # = translator.RESUME_KEY (DESIGN §5)
+
+
+def _context(execution_input: Any) -> Any:
+    """A retry's input is the resume envelope: its context is the one inside."""
+    if isinstance(execution_input, dict) and isinstance(execution_input.get(RESUME_KEY), dict):
+        return execution_input[RESUME_KEY].get("context")
+    return execution_input
 
 
 def _json(text: object) -> Any:

@@ -118,6 +118,8 @@ class ExecutionRecord:
     request_hash: str  # what was asked, to tell a retry from a reused Idempotency-Key
     created_at: str
     idempotency_key: str | None = None
+    retry_of: str | None = None  # the execution this one retries
+    retries: tuple[str, ...] = ()  # executions that retry this one, oldest first
 
 
 class FlowStore:
@@ -368,6 +370,26 @@ class FlowStore:
                     found[record.execution_id] = record
         return found
 
+    def add_retry(self, execution_id: str, retry_id: str) -> None:
+        """List `retry_id` in the execution's `retries`, once (a repeated retry request
+        finds it listed: the condition fails, and that is fine)."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=_key(exec_pk(execution_id), EXEC_SK),
+                UpdateExpression="SET retries = list_append(if_not_exists(retries, :none), :id)",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(retries, :one)",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":id": {"L": [_s(retry_id)]},
+                    ":one": _s(retry_id),
+                },
+            )
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            if not is_client_error(exc, "ConditionalCheckFailedException"):
+                raise
+
     def delete_execution(self, execution_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=_key(exec_pk(execution_id), EXEC_SK))
 
@@ -575,6 +597,8 @@ def _execution_item(record: ExecutionRecord) -> Item:
     }
     if record.idempotency_key is not None:
         item["idempotency_key"] = _s(record.idempotency_key)
+    if record.retry_of is not None:
+        item["retry_of"] = _s(record.retry_of)
     return item
 
 
@@ -589,4 +613,6 @@ def _execution(item: Mapping[str, Any]) -> ExecutionRecord:
         request_hash=_str(item, "request_hash") or "",
         created_at=_str(item, "created_at") or "",
         idempotency_key=_str(item, "idempotency_key"),
+        retry_of=_str(item, "retry_of"),
+        retries=tuple(v["S"] for v in item.get("retries", {}).get("L", []) if "S" in v),
     )

@@ -451,8 +451,8 @@ def _unknown_here(name: str, task_names: Sequence[str], scope: _Scope, target: b
 def _task_rules(task: Mapping[str, Any], at: str, name: str, scope: _Scope, depth: int) -> None:
     problems = scope.problems
     kind = task.get("type") or "task"
-    if kind not in _FIELDS_BY_TYPE:
-        return  # the shape pass says what the types are
+    if not isinstance(kind, str) or kind not in _FIELDS_BY_TYPE:
+        return  # the shape pass says what the types are (a list is not hashable)
     allowed = _FIELDS_BY_TYPE[kind] | _COMMON_FIELDS
     for key, value in task.items():
         if value is None or key in allowed or key not in Task.model_fields:

@@ -68,6 +68,7 @@ __all__ = [
     "after_state_name",
     "compile_flow",
     "failed_state_name",
+    "layout",
     "render",
     "render_compact",
     "result_path",
@@ -115,6 +116,24 @@ def render_compact(definition: dict[str, Any]) -> str:
 def translate(
     flow: Flow, catalog: Catalog, *, flow_id: str | None = None, version: int = 1
 ) -> dict[str, Any]:
+    return _translate(flow, catalog, flow_id, version)[0]
+
+
+def layout(flow: Flow) -> tuple[dict[str, Any], GraphUnit]:
+    """The compiled definition and the flow's laid-out graph (its units know every
+    state a target leads to): what reports need to read a history in the flow's terms.
+    ARNs are placeholders; state names are exactly those `translate` gives."""
+    return _translate(flow, _AnyKind(), flow.id or "flow", 1)
+
+
+class _AnyKind(dict[str, str]):
+    def __missing__(self, kind: str) -> str:
+        return f"arn:aws:lambda:::function:{kind}"
+
+
+def _translate(
+    flow: Flow, catalog: Catalog, flow_id: str | None, version: int
+) -> tuple[dict[str, Any], GraphUnit]:
     resolved_id = flow_id or flow.id
     if resolved_id is None:
         raise ValueError("a flow without an id needs flow_id")
@@ -168,7 +187,7 @@ def translate(
     }
     if flow.timeout_seconds is not None:
         definition["TimeoutSeconds"] = flow.timeout_seconds
-    return definition
+    return definition, graph
 
 
 def _comment(flow: Flow, flow_id: str, version: int) -> str:

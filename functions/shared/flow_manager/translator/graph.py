@@ -74,6 +74,7 @@ class GraphUnit:
         self.ends = Ends()
         self.entries: dict[str, str] = {}
         self.choice: dict[str, str] = {}
+        self.branch_units: dict[str, list[GraphUnit]] = {}  # parallel task → its branches
         for task in self.order:
             condition = graph.condition_for(task.name)
             if task.for_each is not None:

@@ -17,8 +17,10 @@ def parallel(unit: GraphUnit, task: Task) -> dict[str, State]:
     on_success, on_failure = unit.routes(task)
     merge = unit.names.fresh(f"{task.name} results")
     branches = []
+    unit.branch_units[task.name] = []
     for branch in task.branches or ():
         sub = GraphUnit(branch, task.name, unit.context)
+        unit.branch_units[task.name].append(sub)
         branch_states = sub.states()
         branches.append(
             {
