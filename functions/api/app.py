@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, service
+from routes import approvals, compat, schedules, service
 from routes import executions as execution_routes
 from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
@@ -119,6 +119,7 @@ app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
 for _router in (service.router, flow_routes.router, execution_routes.router, compat.router):
     app.include_router(_router)
 app.include_router(approvals.router)
+app.include_router(schedules.router)
 
 
 def _body_problem() -> FlowManagerError | None:
@@ -247,7 +248,7 @@ app.enable_swagger(
     version=service.API_VERSION,
     description="JSON flows compiled to AWS Step Functions. Errors always have the body "
     '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "compat"],
+    tags=["service", "flows", "executions", "approvals", "schedules", "compat"],
 )
 
 # ---- the Lambda entry point --------------------------------------------------------------
