@@ -119,9 +119,7 @@ def parse_expression(text: object, location: str = "expression") -> Expression:
     accepts them; anything else is a located InvalidRequest."""
 
     def refuse(message: str) -> InvalidRequest:
-        return InvalidRequest(
-            f"{location}: {message}", [Problem(location, message)], "InvalidRequest"
-        )
+        return _invalid(location, message)
 
     if not isinstance(text, str) or not text or len(text) > MAX_EXPRESSION:
         raise refuse(
@@ -291,12 +289,12 @@ def _never(message: str) -> Exception:  # a parsed expression is valid: cannot h
 def parse_timezone(name: object, location: str = "timezone") -> ZoneInfo:
     if not isinstance(name, str) or not name or len(name) > 50:
         message = "must be an IANA time zone name such as UTC or Europe/Paris"
-        raise InvalidRequest(f"{location}: {message}", [Problem(location, message)])
+        raise _invalid(location, message)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         message = f"'{name}' is not an IANA time zone name (e.g. UTC, Europe/Paris)"
-        raise InvalidRequest(f"{location}: {message}", [Problem(location, message)]) from None
+        raise _invalid(location, message) from None
 
 
 # ---- due times -------------------------------------------------------------------------
@@ -370,7 +368,7 @@ def check_name(flow_id: str, name: object, location: str = "name") -> str:
         )
     else:
         return name
-    raise InvalidRequest(f"{location} {message}", [Problem(location, message)])
+    raise _invalid(location, message)
 
 
 # ---- the service -------------------------------------------------------------------------
@@ -436,7 +434,7 @@ class Schedules:
             not isinstance(description, str) or len(description) > MAX_DESCRIPTION
         ):
             message = f"must be a string of at most {MAX_DESCRIPTION} characters"
-            raise InvalidRequest(f"description {message}", [Problem("description", message)])
+            raise _invalid("description", message)
         context = body.get("context", {})
         self.executions.check_start(head, context)
         return ScheduleRequest(name, expression, str(timezone), context, description)
@@ -472,9 +470,8 @@ class Schedules:
                 raise ScheduleExists(flow_id, request.name) from exc
             if is_client_error(exc, "ValidationException"):
                 message = _message(exc)
-                raise InvalidRequest(
-                    f"EventBridge Scheduler refused the schedule: {message}",
-                    [Problem("expression", message)],
+                raise _invalid(
+                    "expression", f"EventBridge Scheduler refused it: {message}"
                 ) from exc
             raise
         return self.get(flow_id, request.name)
@@ -594,6 +591,11 @@ def _shape(found: dict[str, Any]) -> Schedule:
         state_machine_arn=target.get("Arn", ""),
         created_at=iso(created) if isinstance(created, datetime) else None,
     )
+
+
+def _invalid(location: str, message: str) -> InvalidRequest:
+    """422 InvalidRequest, located: the field is there but its value is wrong."""
+    return InvalidRequest(f"{location}: {message}", [Problem(location, message)], "InvalidRequest")
 
 
 def _message(exc: Exception) -> str:
