@@ -149,3 +149,17 @@ def test_an_invalid_field_is_a_located_422(
     assert answer.status == 422, answer.text
     locations = [d["location"] for d in answer.body["error"]["details"]]
     assert any(loc == location or loc.startswith(f"{location}.") for loc in locations), answer.text
+
+
+def test_the_openapi_document_shows_the_schedule_body_with_examples(api: Api) -> None:
+    # Given the API's OpenAPI document / When the create route's body is read
+    spec = api.request("GET", "/docs?format=json").body
+    operation = spec["paths"]["/flows/{flow_id}/schedules"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    # Then Swagger UI offers a rate, a cron and an at example, and documents the 409
+    assert {e["value"]["expression"].split("(")[0] for e in examples.values()} == {
+        "rate",
+        "cron",
+        "at",
+    }
+    assert "ScheduleExists" in operation["responses"]["409"]["description"]
