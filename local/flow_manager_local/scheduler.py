@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flow_manager.errors import InvalidRequest
-from flow_manager.schedules import due_times, parse_expression, parse_timezone
+from flow_manager.schedule_times import due_times, parse_expression, parse_timezone
 
 TICK_SECONDS = 5.0  # Scheduler's resolution is a minute: a few seconds late is on time
 MAX_FIRES_PER_TICK = 10  # a clock moved by a day does not start 1440 executions at once

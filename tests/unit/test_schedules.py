@@ -11,15 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flow_manager.errors import InvalidRequest
-from flow_manager.schedules import (
-    check_name,
-    due_times,
-    next_fire,
-    parse_expression,
-    parse_timezone,
-    scheduler_name,
-    split_scheduler_name,
-)
+from flow_manager.schedule_times import due_times, next_fire, parse_expression, parse_timezone
+from flow_manager.schedules import check_name, scheduler_name, split_scheduler_name
 from flow_manager_local.scheduler import Clock, LocalScheduler, clock_request
 
 UTC_ZONE = ZoneInfo("UTC")
