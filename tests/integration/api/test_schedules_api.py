@@ -163,3 +163,16 @@ def test_the_openapi_document_shows_the_schedule_body_with_examples(api: Api) ->
         "at",
     }
     assert "ScheduleExists" in operation["responses"]["409"]["description"]
+
+
+def test_every_openapi_example_body_creates_a_schedule(flow: Api) -> None:
+    # Given the create route's documented examples
+    spec = flow.request("GET", "/docs?format=json").body
+    operation = spec["paths"]["/flows/{flow_id}/schedules"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    # When each is posted / Then each is created
+    statuses = {
+        key: flow.request("POST", f"/flows/{FLOW}/schedules", example["value"]).status
+        for key, example in examples.items()
+    }
+    assert statuses == dict.fromkeys(examples, 201)
