@@ -137,6 +137,7 @@ def test_deleting_the_flow_deletes_its_schedules(flow: Api) -> None:
         ({"expression": "every 5 minutes"}, "expression"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"context": {"demo": True}}, "context"),
+        ({"context": {"flow_manager_resume": {}}}, "context"),
         ({"context": {"demo": {"nope": {"fail": True}}}}, "context"),
     ],
 )
