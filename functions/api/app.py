@@ -29,7 +29,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, retries, service
+from routes import approvals, compat, retries, schedules, service
 from routes import executions as execution_routes
 from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
@@ -233,6 +233,7 @@ for _router in (service.router, flow_routes.router, execution_routes.router, com
     app.include_router(_router)
 app.include_router(approvals.router)
 app.include_router(retries.router)
+app.include_router(schedules.router)
 
 
 def _media_type(content_type: str) -> str:
@@ -407,7 +408,7 @@ app.enable_swagger(
     version=service.API_VERSION,
     description="JSON flows compiled to AWS Step Functions. Errors always have the body "
     '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "compat"],
+    tags=["service", "flows", "executions", "approvals", "schedules", "compat"],
 )
 
 # ---- the Lambda entry point --------------------------------------------------------------

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,6 +188,9 @@ def _media_type_matches(media_type: str, pattern: str) -> bool:
     return media_type == pattern
 
 
+LocalHandler = Callable[[str, bytes], tuple[int, bytes]]  # method, body → status, JSON
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     status: int
@@ -250,8 +253,11 @@ class Gateway:
         port: int = 3000,
         account_id: str = "123456789012",
         integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        local: Mapping[str, LocalHandler] | None = None,
     ) -> None:
         self.router = Router(routes)
+        # Local-only paths (/_local/...) the stack serves itself, not the API's function.
+        self.local = dict(local or {})
         self.invoke = invoke
         self.console = console
         self.account_id = account_id
@@ -296,7 +302,10 @@ class Gateway:
         path = split.path or "/"
         headers = [(name, as_utf8(value)) for name, value in headers]
         found = self.router.match(method, path)
-        if found is None:
+        if path in self.local:
+            status, answer = self.local[path](method, body)
+            response = HttpResponse(status, [("Content-Type", "application/json")], answer)
+        elif found is None:
             response = gateway_error(403, "Missing Authentication Token")
         else:
             route, parameters = found

@@ -58,6 +58,7 @@ class Clients:
             "stepfunctions", endpoint_url=endpoint_url, config=config
         )
         self.s3: S3Client = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self.scheduler: Any = session.client("scheduler", endpoint_url=endpoint_url, config=config)
 
 
 def provision(model: StackModel, clients: Clients) -> list[str]:
@@ -106,6 +107,9 @@ def provision(model: StackModel, clients: Clients) -> list[str]:
             type=machine.type,  # type: ignore[arg-type]
         )
         created.append(f"state machine  {machine.name}")
+    for group in model.schedule_groups.values():
+        clients.scheduler.create_schedule_group(Name=group)
+        created.append(f"schedule group {group}")
     return created
 
 

@@ -30,6 +30,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -43,7 +44,7 @@ from flow_manager_local import (
     moto_versions,
 )
 from flow_manager_local.console import Console
-from flow_manager_local.gateway import Gateway, Route
+from flow_manager_local.gateway import Gateway, LocalHandler, Route
 from flow_manager_local.template import (
     IMPLICIT_API,
     IMPLICIT_STAGE,
@@ -57,6 +58,8 @@ from flow_manager_local.workers import FunctionPool, Workers, worker_environment
 
 if TYPE_CHECKING:
     from flow_manager_local.moto_server import MotoServer
+    from flow_manager_local.provision import Clients
+    from flow_manager_local.scheduler import LocalScheduler
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -105,6 +108,7 @@ class LocalStack:
         self.resources: list[str] = []
         self._moto: MotoServer | None = None
         self._uninstall: Callable[[], None] | None = None
+        self.scheduler: LocalScheduler | None = None
         self.moto_url = ""
 
     # -- start
@@ -132,6 +136,12 @@ class LocalStack:
             raise StackError(f"creating the template's resources in moto failed: {exc}") from exc
         warming.join()
         assert self.workers is not None
+        local: dict[str, LocalHandler] = {}
+        if self.model.schedule_groups:
+            from flow_manager_local.scheduler import clock_request
+
+            scheduler = self.scheduler = self._start_scheduler(self.model, clients)
+            local["/_local/clock"] = partial(clock_request, scheduler)
         self.gateway = Gateway(
             self._routes(self.model),
             self.workers.dispatch,
@@ -139,6 +149,7 @@ class LocalStack:
             host=options.host,
             port=options.port,
             account_id=options.settings.account_id,
+            local=local,
         )
         self.gateway.start()
 
@@ -147,6 +158,20 @@ class LocalStack:
         warming = threading.Thread(target=self.workers.start, name="warm", daemon=True)
         warming.start()
         return warming
+
+    def _start_scheduler(self, model: StackModel, clients: Clients) -> LocalScheduler:
+        """moto never fires schedules: this loop does (flow_manager_local.scheduler)."""
+        from flow_manager_local.scheduler import LocalScheduler
+
+        self.console.register("scheduler")
+        scheduler = LocalScheduler(
+            clients.scheduler,
+            clients.sfn,
+            list(model.schedule_groups.values()),
+            lambda line: self.console.line("scheduler", line),
+        )
+        scheduler.start()
+        return scheduler
 
     def _start_moto(self) -> None:
         # Before anything imports moto's Step Functions interpreter (and EC2 with it).
@@ -249,6 +274,9 @@ class LocalStack:
         if self.gateway is not None:
             with _logged(self.console, "stopping the gateway"):
                 self.gateway.stop()
+        if self.scheduler is not None:
+            with _logged(self.console, "stopping the scheduler"):
+                self.scheduler.stop()
         if self.workers is not None:
             with _logged(self.console, "stopping the workers"):
                 self.workers.close()

@@ -43,6 +43,7 @@ STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::Sta
 API_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
 BUCKET_TYPES = ("AWS::S3::Bucket",)
 BUCKET_POLICY_TYPES = ("AWS::S3::BucketPolicy",)
+SCHEDULE_GROUP_TYPES = ("AWS::Scheduler::ScheduleGroup",)
 
 LAMBDA_TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -381,6 +382,7 @@ class Resolver:
             "AWS::SQS::Queue": "QueueName",
             "AWS::SNS::Topic": "TopicName",
             "AWS::S3::Bucket": "BucketName",
+            "AWS::Scheduler::ScheduleGroup": "Name",
         }.get(kind)
         if name_property and name_property in properties:
             where = f"Resources.{logical_id}.Properties.{name_property}"
@@ -455,6 +457,8 @@ class Resolver:
         elif kind == "AWS::S3::Bucket":
             attributes["Arn"] = lambda: self.arn("s3", physical, regional=False)
             attributes["DomainName"] = lambda: f"{physical}.s3.amazonaws.com"
+        elif kind in SCHEDULE_GROUP_TYPES:
+            attributes["Arn"] = lambda: self.arn("scheduler", f"schedule-group/{physical}")
         elif kind == "AWS::KMS::Key":
             attributes["Arn"] = lambda: self.arn("kms", f"key/{self.ref(logical_id)}")
             attributes["KeyId"] = lambda: self.ref(logical_id)
@@ -661,6 +665,8 @@ class StackModel:
     state_machines: Mapping[str, StateMachineSpec]
     apis: Mapping[str, ApiSpec]
     buckets: Mapping[str, BucketSpec] = field(default_factory=dict)
+    # AWS::Scheduler::ScheduleGroup names by logical id (the local scheduler fires them).
+    schedule_groups: Mapping[str, str] = field(default_factory=dict)
 
     def function_named(self, name: str) -> FunctionSpec | None:
         return next((f for f in self.functions.values() if f.name == name), None)
@@ -725,6 +731,9 @@ class _StackReader:
             state_machines=machines,
             apis=self._apis(),
             buckets=self._buckets(),
+            schedule_groups={
+                lid: self.r.physical_name(lid) for lid, _ in self._enabled(SCHEDULE_GROUP_TYPES)
+            },
         )
 
     def _buckets(self) -> dict[str, BucketSpec]:

@@ -279,7 +279,7 @@ def test_flow_role_is_assumable_by_step_functions_of_this_account_only() -> None
 
 # IAM cannot scope these to a resource: the Service Authorization Reference lists no
 # resource type for them (cfn-lint's copy of it: cfnlint/data/AdditionalSpecs/Policies.json).
-UNSCOPABLE_ACTIONS = {"states:SendTaskSuccess"}
+UNSCOPABLE_ACTIONS = {"states:SendTaskSuccess", "scheduler:ListSchedules"}
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -365,11 +365,82 @@ def test_no_state_machine_of_the_stack_has_a_flows_name() -> None:
 
 
 def test_api_may_pass_the_flow_role_to_step_functions_only() -> None:
-    (statement,) = [s for s in statements("ApiFunction") if s["Action"] == "iam:PassRole"]
-    assert statement["Resource"] == {"Fn::GetAtt": ["FlowStateMachineRole", "Arn"]}
-    assert statement["Condition"] == {
+    passes = {
+        s["Resource"]["Fn::GetAtt"][0]: s["Condition"]
+        for s in statements("ApiFunction")
+        if s["Action"] == "iam:PassRole"
+    }
+    assert passes["FlowStateMachineRole"] == {
         "StringEquals": {"iam:PassedToService": "states.amazonaws.com"}
     }
+
+
+def test_api_may_pass_the_scheduler_role_to_eventbridge_scheduler_only() -> None:
+    passes = {
+        s["Resource"]["Fn::GetAtt"][0]: s["Condition"]
+        for s in statements("ApiFunction")
+        if s["Action"] == "iam:PassRole"
+    }
+    assert set(passes) == {"FlowStateMachineRole", "FlowSchedulerRole"}
+    assert passes["FlowSchedulerRole"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }
+
+
+# ---- EventBridge Scheduler ----------------------------------------------------------------
+
+
+def test_the_schedule_group_is_named_after_the_stack_and_given_to_the_api() -> None:
+    group = RESOURCES["FlowScheduleGroup"]
+    assert group["Type"] == "AWS::Scheduler::ScheduleGroup"
+    assert group["Properties"]["Name"] == {"Ref": "AWS::StackName"}
+    assert API_ENVIRONMENT["SCHEDULE_GROUP"] == {"Ref": "FlowScheduleGroup"}
+    assert API_ENVIRONMENT["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["FlowSchedulerRole", "Arn"]}
+
+
+def test_the_scheduler_role_is_assumable_by_scheduler_for_this_stacks_group_only() -> None:
+    trust = RESOURCES["FlowSchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    condition = statement["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert sub_text(condition["ArnEquals"]["aws:SourceArn"]).endswith(
+        ":schedule-group/${AWS::StackName}"
+    )
+
+
+def test_the_scheduler_role_may_only_start_this_stacks_flow_machines() -> None:
+    (policy,) = RESOURCES["FlowSchedulerRole"]["Properties"]["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    pattern = sub_text(statement["Resource"])
+    assert statement["Action"] == "states:StartExecution"
+    assert _iam_matches(pattern, f"{SM}flow-manager_nightly", "flow-manager")
+    assert not _iam_matches(pattern, f"{SM}flow-manager-prod_nightly", "flow-manager")
+    assert not _iam_matches(pattern, f"{SM}flow-manager-SampleFlowStateMachine", "flow-manager")
+
+
+def test_the_api_may_change_schedules_of_this_stacks_group_only() -> None:
+    (statement,) = [
+        s for s in statements("ApiFunction") if s.get("Sid") == "ManageTheStacksSchedules"
+    ]
+    pattern = sub_text(statement["Resource"]).replace("${FlowScheduleGroup}", "${AWS::StackName}")
+    schedule = "arn:aws:scheduler:us-east-1:123456789012:schedule/"
+    assert set(_actions(statement)) == {
+        "scheduler:CreateSchedule",
+        "scheduler:GetSchedule",
+        "scheduler:DeleteSchedule",
+    }
+    assert _iam_matches(pattern, f"{schedule}flow-manager/nightly.every-5", "flow-manager")
+    assert not _iam_matches(pattern, f"{schedule}default/nightly.every-5", "flow-manager")
+    assert not _iam_matches(pattern, f"{schedule}flow-manager-prod/x.y", "flow-manager")
+
+
+def test_the_local_stack_reads_the_schedule_group_from_the_template() -> None:
+    model = read_stack(ROOT / "template.yaml", StackSettings(stack_name="flow-manager"))
+    assert list(model.schedule_groups.values()) == ["flow-manager"]
+    environment = model.functions["ApiFunction"].environment
+    assert environment["SCHEDULE_GROUP"] == "flow-manager"
+    assert environment["SCHEDULER_ROLE_ARN"].endswith(":role/flow-manager-FlowSchedulerRole")
 
 
 def test_no_policy_statement_allows_every_resource_but_the_unscopable_send_task_success() -> None:

@@ -7,6 +7,7 @@ from functools import cache
 
 from flow_manager.executions import Executions
 from flow_manager.flows import Flows
+from flow_manager.schedules import Schedules
 from flow_manager.settings import load_settings
 
 
@@ -20,9 +21,15 @@ def executions() -> Executions:
     return Executions(flows())
 
 
+@cache
+def schedules() -> Schedules:
+    return Schedules(executions())
+
+
 def reset() -> None:
     """Forget the settings and the services made from them (tests change the environment).
     AWS clients are kept: they depend on the service and region only."""
     load_settings.cache_clear()
     flows.cache_clear()
     executions.cache_clear()
+    schedules.cache_clear()

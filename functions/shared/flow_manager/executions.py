@@ -187,6 +187,12 @@ class Executions:
         described = self.engine.describe(record.execution_arn) or {}
         return Started(self._summary(record, described), new=new and existing is None)
 
+    def check_start(self, head: FlowHead, context: object) -> None:
+        """What start() refuses in `context` (size, reserved keys, context.demo of the
+        current version): schedules check the context they will start with here."""
+        check_context(context)
+        self._check_demo(head, context)
+
     def _check_demo(self, head: FlowHead, context: object) -> None:
         """context.demo names the tasks of the version that will run: read it only then."""
         if not isinstance(context, dict) or "demo" not in context:

@@ -467,8 +467,16 @@ class Flows:
         if force:
             for arn in list(self.engine.running(state_machine_arn)):
                 self.engine.stop(arn, f"flow '{flow_id}' was deleted")
+        self._delete_schedules(flow_id)
         self.engine.delete_state_machine(state_machine_arn)
         self.store.delete_flow_items(flow_id)
+
+    def _delete_schedules(self, flow_id: str) -> None:
+        """Its schedules would start a machine that is gone: delete them first."""
+        from flow_manager.executions import Executions  # flows is imported by it
+        from flow_manager.schedules import Schedules
+
+        Schedules(Executions(self)).delete_all(flow_id)
 
     # ---- shaping ---------------------------------------------------------------------
 

@@ -42,6 +42,10 @@ class Settings(BaseModel):
     pending_lease_seconds: Annotated[int, Field(ge=1, le=900)] = 60
     # The ResultsBucket (DESIGN §4.7): reports read large task results from it.
     results_bucket: str | None = None
+    # EventBridge Scheduler (flow_manager.schedules): the stack's schedule group and the
+    # role Scheduler assumes to start the flows' state machines. Unset: no schedules.
+    schedule_group: str | None = None
+    scheduler_role_arn: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +71,8 @@ class Settings(BaseModel):
             "run_wait_seconds": "RUN_WAIT_SECONDS",
             "pending_lease_seconds": "PENDING_LEASE_SECONDS",
             "results_bucket": "RESULTS_BUCKET",
+            "schedule_group": "SCHEDULE_GROUP",
+            "scheduler_role_arn": "SCHEDULER_ROLE_ARN",
         }
         for field, name in optional.items():
             if env.get(name):

@@ -52,6 +52,8 @@ TASKS_DIR = ROOT / "functions" / "tasks"
 STACK = "flow-manager"
 PREFIX = f"{STACK}-"  # functions: the local stack's <stack>-<name>
 STATE_MACHINE_PREFIX = f"{STACK}_"  # flows' state machines: <stack>_<flow id>
+SCHEDULE_GROUP = STACK  # the template's FlowScheduleGroup is named after the stack
+SCHEDULER_ROLE_ARN = f"arn:aws:iam::123456789012:role/{STACK}-FlowSchedulerRole"
 DEADLINE_SECONDS = 60.0  # generous: a slow machine must pass, a hang must not
 
 
@@ -305,7 +307,10 @@ def _api(
         "AWS_REGION": REGION,
         "RUN_WAIT_SECONDS": "10",
         "RESULTS_BUCKET": buckets["ResultsBucket"],
+        "SCHEDULE_GROUP": SCHEDULE_GROUP,
+        "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
     }
+    aws.client("scheduler", REGION).create_schedule_group(Name=SCHEDULE_GROUP)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     for kind, module in task_modules.items():
