@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, service
+from routes import approvals, compat, diagrams, service
 from routes import executions as execution_routes
 from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 __all__ = ["app", "executions", "flows", "lambda_handler", "reset"]
 
 MAX_JSON_DEPTH = 64
+TAG_DESCRIPTIONS = {
+    "diagrams": "Mermaid flowcharts of flows and of the path an execution took "
+    "(text/vnd.mermaid, or JSON with Accept: application/json).",
+}
 
 logger = Logger()
 metrics = Metrics()
@@ -106,6 +110,8 @@ class _Resolver(APIGatewayRestResolver):
         if schema.components is not None and schema.components.schemas is not None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(name, None)
+        for tag in schema.tags or ():  # here, not in enable_swagger: Tag is a lazy import
+            tag.description = TAG_DESCRIPTIONS.get(tag.name, tag.description)
         return schema
 
     def allowed_methods(self, path: str) -> list[str]:
@@ -119,6 +125,7 @@ app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
 for _router in (service.router, flow_routes.router, execution_routes.router, compat.router):
     app.include_router(_router)
 app.include_router(approvals.router)
+app.include_router(diagrams.router)
 
 
 def _body_problem() -> FlowManagerError | None:
@@ -247,7 +254,7 @@ app.enable_swagger(
     version=service.API_VERSION,
     description="JSON flows compiled to AWS Step Functions. Errors always have the body "
     '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "compat"],
+    tags=["service", "flows", "executions", "approvals", "diagrams", "compat"],
 )
 
 # ---- the Lambda entry point --------------------------------------------------------------

@@ -25,6 +25,7 @@ STATUS_OF: dict[str, HTTPStatus] = {
     "FlowNotFound": HTTPStatus.NOT_FOUND,
     "ExecutionNotFound": HTTPStatus.NOT_FOUND,
     "MethodNotAllowed": HTTPStatus.METHOD_NOT_ALLOWED,
+    "NotAcceptable": HTTPStatus.NOT_ACCEPTABLE,
     "FlowAlreadyExists": HTTPStatus.CONFLICT,
     "FlowBusy": HTTPStatus.CONFLICT,
     "ExecutionNotRunning": HTTPStatus.CONFLICT,

@@ -119,6 +119,7 @@ class _Drawing:
         self.states: dict[str, NodeState] = {}  # node id → class
         self.taken: set[int] = set()
         self.unreachable: list[str] = []
+        self.declared: list[str] = []  # node and subgraph ids, in the order of the text
 
     def render(self) -> str:
         top = _Scope(self.flow, "", True, _reachable(self.flow))
@@ -138,6 +139,7 @@ class _Drawing:
         if scope.top:
             start = f"{scope.prefix or 'f_'}start_node"
             lines.append(f'{indent}{start}(("start"))')
+            self.declared.append(start)
             self._edge(start, self.ids[graph.start_task], [])
         for task in graph.tasks:
             lines += self._task_lines(task, scope, indent)
@@ -147,10 +149,12 @@ class _Drawing:
             node = scope.terminal_id(name)
             shape = f'(("{name}"))' if name == END else f'((("{name}")))'
             lines.append(f"{indent}{node}{shape}")
+            self.declared.append(node)
         return lines
 
     def _task_lines(self, task: Task, scope: _Scope, indent: str) -> list[str]:
         node = self.ids[task.name]
+        self.declared.append(node)
         if task.name not in scope.reachable:
             self.unreachable.append(node)
         name = escape(task.name)
@@ -213,8 +217,9 @@ class _Drawing:
 
     def _class_lines(self) -> list[str]:
         members: dict[str, list[str]] = {"unreachable": list(self.unreachable)}
-        for node, state in sorted(self.states.items(), key=lambda item: _node_order(item[0])):
-            members.setdefault(state, []).append(node)
+        for node in self.declared:  # in the order of the text, whatever the walk's order
+            if node in self.states:
+                members.setdefault(self.states[node], []).append(node)
         lines = []
         for name, style in CLASS_DEFS.items():
             if members.get(name):
@@ -223,13 +228,9 @@ class _Drawing:
             if members.get(name):
                 lines.append(f"  class {','.join(members[name])} {name}")
         if self.taken:
-            lines.append(f"  linkStyle {','.join(str(i) for i in sorted(self.taken))} {TAKEN_STYLE}")
+            taken = ",".join(str(i) for i in sorted(self.taken))
+            lines.append(f"  linkStyle {taken} {TAKEN_STYLE}")
         return lines
-
-
-def _node_order(node: str) -> tuple[int, str]:
-    digits = "".join(c for c in node[1:].split("_")[0] if c.isdigit())
-    return (int(digits) if node.startswith("t") and digits else -1, node)
 
 
 def _wait_text(task: Task) -> str:
