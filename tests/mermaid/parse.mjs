@@ -1,5 +1,5 @@
 // Parse Mermaid flowcharts with Mermaid's own parser. stdin: a JSON array of diagram
-// texts; stdout: a JSON array of {"ok": true, "type", "vertices", "edges", "subgraphs"}
+// texts; stdout: a JSON array of {"ok": true, "type", "config", "vertices", "edges", "subgraphs"}
 // (what Mermaid's flowchart database holds after parsing, labels decoded) or
 // {"ok": false, "error"}. mermaid needs a DOM (DOMPurify): jsdom gives one; nothing
 // is rendered.
@@ -23,11 +23,13 @@ for await (const chunk of process.stdin) input += chunk;
 const results = [];
 for (const text of JSON.parse(input)) {
   try {
+    const parsed = await mermaid.parse(text); // throws on a syntax error
     const diagram = await mermaid.mermaidAPI.getDiagramFromText(text);
     const db = diagram.db;
     results.push({
       ok: true,
       type: diagram.type,
+      config: parsed.config, // what %%{init}%% directives in the text would configure
       vertices: [...db.getVertices().values()].map((v) => ({
         id: v.id,
         text: decode(v.text),

@@ -312,8 +312,7 @@ class _Replay:
             if target is None:
                 return "unknown"
             if target in TERMINALS:
-                if scope.top or target != END:
-                    self._take(node, scope.terminal_id(target))
+                self._take(node, scope.terminal_id(target))  # a branch's implicit end: no edge
                 failed = target == FAIL or (target == END and status == "failure")
                 return "failed" if failed else "completed"
             self._take(node, self.d.ids[target])
