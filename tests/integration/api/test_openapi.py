@@ -27,6 +27,8 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("get", "/executions/{execution_id}"): {200, 404},
     ("delete", "/executions/{execution_id}"): {200, 404, 409},
     ("post", "/executions/{execution_id}/approvals/{task}"): {200, 400, 404, 409, 413, 415, 422},
+    ("get", "/flows/{flow_id}/diagram"): {200, 404, 406},
+    ("get", "/executions/{execution_id}/diagram"): {200, 404, 406},
     ("post", "/flows/execute"): {200, 202, 404, 422},
     ("post", "/flow/execute"): {200, 202, 404, 422},
     ("post", "/run-flow"): {200, 202, 404, 422},
