@@ -352,3 +352,24 @@ def test_mermaid_parses_an_execution_diagram_with_its_classes_and_link_styles() 
     assert by_id["t6"] == ["failed"]
     assert by_id["t0"] == ["done"]
     assert any(e["style"] and "stroke-width:3px" in e["style"] for e in result["edges"])
+
+
+def test_a_case_into_a_recorded_task_beats_a_wait_that_joins_the_same_path() -> None:
+    # Given a case to approval `ok` and a default to wait `w`, both joining at `b`
+    cases = [{"when": "context.big", "target": "ok"}]
+    f = flow(
+        [
+            {"name": "a"},
+            {"name": "ok", "type": "approval"},
+            {"name": "w", "type": "wait", "seconds": 1},
+            {"name": "b"},
+        ],
+        [cond("a", "w", "end", cases=cases), cond("ok", "b", "end"), cond("w", "b", "end")],
+    )
+    # When the report shows a, ok and b (a wait is never in it)
+    text = execution_diagram(
+        f, report("completed", {"a": "success", "ok": "success", "b": "success"})
+    )
+    # Then the case edge is the one taken, and the wait is left unmarked
+    assert ("t0", "t1") in taken(text)
+    assert "t2" not in classes(text)

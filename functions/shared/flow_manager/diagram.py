@@ -334,6 +334,11 @@ class _Replay:
         unique = list(dict.fromkeys(candidates))
         if len(unique) == 1:
             return unique[0]
+        # A task in the report ran for sure; a wait or Map only "ran" because what follows
+        # it did, which paths that join again cannot tell apart: evidence first.
+        recorded = [t for t in unique if t in self.results]
+        if len(recorded) == 1:
+            return recorded[0]
         ran = [t for t in unique if t not in TERMINALS and self._reached(t)]
         if len(ran) == 1:
             return ran[0]
@@ -361,7 +366,8 @@ class _Replay:
             if all(e == "unknown" for e in ends):
                 return None
             return "running" if self.running else None
-        if kind == "wait":
+        if kind == "wait" or (task.for_each is not None and task.name not in self.results):
+            # Wait and Map states are not Task states: the report may not list them.
             if self._after_reached(task):
                 return "success"
             return "running" if self.running else None
@@ -380,6 +386,8 @@ class _Replay:
             return self._after_reached(task) or (
                 self.running and not any(r.status == "running" for r in self.results.values())
             )
+        if task.for_each is not None and name not in self.results:
+            return self._after_reached(task)
         return name in self.results
 
     def _after_reached(self, task: Task) -> bool:

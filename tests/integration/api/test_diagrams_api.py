@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from flow_manager.diagram import execution_diagram, flow_diagram
 from flow_manager.model import FlowDocument
 from flow_manager.reports import ExecutionReport
@@ -107,3 +109,22 @@ def test_the_openapi_documents_both_media_types(api: Api) -> None:
         assert {"text/vnd.mermaid", "application/json"} <= set(content), content
     tags = {t["name"]: t.get("description") for t in document.get("tags", [])}
     assert tags.get("diagrams")
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/plain", "text/plain"),
+        ("text/*", "text/vnd.mermaid"),
+        ("application/json;q=0, */*", "text/vnd.mermaid"),
+        ("text/vnd.mermaid;q=0.2, application/*;q=0.9", "application/json"),
+        ("image/png, text/plain;q=0.1", "text/plain"),
+    ],
+)
+def test_the_diagram_media_type_follows_the_accept_header(
+    api: Api, accept: str, media_type: str
+) -> None:
+    create_routing(api)
+    answer = api.request("GET", "/flows/failure_routing/diagram", headers={"Accept": accept})
+    assert answer.status == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] == media_type
