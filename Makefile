@@ -29,6 +29,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Mermaid's own parser (node + jsdom), for the tests that read generated diagrams back.
+MERMAID_CHECK := tests/mermaid/node_modules/.installed
+$(MERMAID_CHECK): tests/mermaid/package-lock.json
+	npm ci --prefix tests/mermaid --no-audit --no-fund --silent
+	touch $@
+
 $(TOOLS)/.installed: Makefile
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
@@ -47,7 +53,7 @@ lint: $(BIN)/.installed
 types: $(BIN)/.installed
 	$(BIN)/mypy functions local tests
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed $(MERMAID_CHECK)
 	$(BIN)/pytest tests/unit -q
 
 integration: $(BIN)/.installed
@@ -83,4 +89,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) tests/mermaid/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

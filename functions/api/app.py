@@ -29,7 +29,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, retries, schedules, service
+from routes import approvals, compat, diagrams, retries, schedules, service
 from routes import executions as execution_routes
 from routes import flows as flow_routes
 from routes.responses import JSON, error_response, status_of
@@ -48,6 +48,12 @@ if TYPE_CHECKING:
 __all__ = ["app", "executions", "flows", "lambda_handler", "reset"]
 
 MAX_JSON_DEPTH = 64
+TAG_DESCRIPTIONS = {
+    "diagrams": "Mermaid flowcharts of flows and of the path an execution took "
+    "(text/vnd.mermaid, or JSON with Accept: application/json).",
+    "schedules": "EventBridge Scheduler schedules that start a flow's current version "
+    "with a context: rate(), cron() or at() expressions in a time zone.",
+}
 
 logger = Logger()
 metrics = Metrics()
@@ -176,6 +182,8 @@ class _Resolver(APIGatewayRestResolver):
         if schema.components is not None and schema.components.schemas is not None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(name, None)
+        for tag in schema.tags or ():  # here, not in enable_swagger: Tag is a lazy import
+            tag.description = TAG_DESCRIPTIONS.get(tag.name, tag.description)
         return schema
 
     def routes_at(self, path: str) -> list[Route]:
@@ -234,6 +242,7 @@ for _router in (service.router, flow_routes.router, execution_routes.router, com
 app.include_router(approvals.router)
 app.include_router(retries.router)
 app.include_router(schedules.router)
+app.include_router(diagrams.router)
 
 
 def _media_type(content_type: str) -> str:
@@ -408,7 +417,7 @@ app.enable_swagger(
     version=service.API_VERSION,
     description="JSON flows compiled to AWS Step Functions. Errors always have the body "
     '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "schedules", "compat"],
+    tags=["service", "flows", "executions", "approvals", "diagrams", "schedules", "compat"],
 )
 
 # ---- the Lambda entry point --------------------------------------------------------------

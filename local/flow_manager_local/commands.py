@@ -127,6 +127,7 @@ def register(subparsers: Any) -> None:
     from flow_manager_local.retry_command import register_retry  # it imports this module
 
     register_retry(subparsers)
+    register_diagram(subparsers)
 
 
 def _endpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -542,3 +543,74 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for row in (headers, *rows):
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+# ---- diagram ----------------------------------------------------------------------------
+
+
+def register_diagram(subparsers: Any) -> None:
+    diagram = subparsers.add_parser(
+        "diagram",
+        help="print a flow (or an execution's path) as a Mermaid flowchart",
+        description="FILE: draw the flow file offline (no stack needed). FLOW_ID: the "
+        "stored flow's current version. --execution ID: the version that execution ran, "
+        "with its path, failed task and running or waiting task marked. Paste the output "
+        "into a ```mermaid block (GitHub renders it) or https://mermaid.live.",
+    )
+    diagram.add_argument(
+        "target", metavar="FILE|FLOW_ID", nargs="?", default=None, help="a flow file or id"
+    )
+    diagram.add_argument("--execution", metavar="ID", default=None, help="an execution's id")
+    diagram.add_argument(
+        "--catalog", metavar="CATALOG.json", default=None, help="for FILE: as for validate"
+    )
+    _endpoint_argument(diagram)
+    diagram.set_defaults(func=_guarded(diagram_command))
+
+
+def is_flow_file(target: str) -> bool:
+    return target == "-" or target.endswith(".json") or Path(target).is_file()
+
+
+def diagram_command(args: argparse.Namespace) -> int:
+    target: str | None = args.target
+    if args.execution is not None:
+        if target is not None and is_flow_file(target):
+            raise CommandError("--execution draws the version the execution ran: give no FILE")
+        return _print_diagram(args, f"/executions/{segment(args.execution)}/diagram", target)
+    if target is None:
+        raise CommandError("diagram needs a FILE, a FLOW_ID or --execution ID")
+    if not is_flow_file(target):
+        return _print_diagram(args, f"/flows/{segment(target)}/diagram", None)
+    from flow_manager.diagram import flow_diagram
+    from flow_manager_local import cli  # its validation, as `flow-manager validate` runs it
+
+    checked = cli._check(target, cli._catalog(args.catalog), version=1)
+    if isinstance(checked, list):
+        raise CommandError(_invalid_lines(target, checked), EXIT_FAILED)
+    sys.stdout.write(flow_diagram(checked[1]))
+    return EXIT_OK
+
+
+def _print_diagram(args: argparse.Namespace, path: str, flow_id: str | None) -> int:
+    api = ApiClient.connect(args.endpoint)
+    response = api.get(path)
+    _expect(response, f"reading {path}")
+    text = _field(response.body, "mermaid")
+    if text is None:
+        raise CommandError(f"{path}: the answer has no diagram", EXIT_FAILED)
+    if flow_id is not None:
+        execution = api.get(f"/executions/{segment(args.execution)}")
+        _expect(execution, f"reading execution {args.execution}")
+        ran = _field(execution.body, "flow_id")
+        if ran != flow_id:
+            raise CommandError(f"execution {args.execution} ran flow {ran}, not {flow_id}")
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _invalid_lines(file: str, problems: Sequence[Any]) -> str:
+    noun = "problem" if len(problems) == 1 else "problems"
+    return "\n".join(
+        [f"{file}: invalid flow, {len(problems)} {noun}:", *(f"  {p}" for p in problems)]
+    )

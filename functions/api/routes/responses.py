@@ -26,6 +26,7 @@ STATUS_OF: dict[str, HTTPStatus] = {
     "ExecutionNotFound": HTTPStatus.NOT_FOUND,
     "ScheduleNotFound": HTTPStatus.NOT_FOUND,
     "MethodNotAllowed": HTTPStatus.METHOD_NOT_ALLOWED,
+    "NotAcceptable": HTTPStatus.NOT_ACCEPTABLE,
     "FlowAlreadyExists": HTTPStatus.CONFLICT,
     "FlowBusy": HTTPStatus.CONFLICT,
     "ExecutionNotRunning": HTTPStatus.CONFLICT,

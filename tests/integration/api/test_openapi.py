@@ -32,6 +32,8 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("get", "/flows/{flow_id}/schedules"): {200, 400, 404},
     ("get", "/flows/{flow_id}/schedules/{name}"): {200, 404},
     ("delete", "/flows/{flow_id}/schedules/{name}"): {204, 404},
+    ("get", "/flows/{flow_id}/diagram"): {200, 404, 406},
+    ("get", "/executions/{execution_id}/diagram"): {200, 404, 406},
     ("post", "/flows/execute"): {200, 202, 404, 422},
     ("post", "/flow/execute"): {200, 202, 404, 422},
     ("post", "/run-flow"): {200, 202, 404, 422},
