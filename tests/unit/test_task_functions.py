@@ -155,6 +155,8 @@ EXPECTED: dict[str, Expect] = {
     ),
     "store_data.dry_run": Expect("success", check=lambda d: d["dry_run"] and d["count"] == 3),
     "store_data.no_records": Expect("failure", "no earlier task succeeded with data.records"),
+    "print": Expect("success", check=lambda d: d == {"message": "Hello from the flow"}),
+    "print.failure_rate": Expect("failure", "say_hello failed on purpose (failure_rate=1)"),
 }
 
 
@@ -189,6 +191,14 @@ def test_event_file_gives_its_expected_outcome(path: Path, request: pytest.Fixtu
     else:
         assert expected.error in answer["error"]
     assert expected.check(answer["data"])
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_failure_rate_one_fails_every_kind(kind: str, request: pytest.FixtureRequest) -> None:
+    table_for(kind, request)
+    answer = invoke(kind, demo_event(kind, {"failure_rate": 1}))
+    assert answer["status"] == "failure"
+    assert answer["error"] == f"my_{kind} failed on purpose (failure_rate=1)"
 
 
 # ---- demo parameters, every kind ---------------------------------------------------------

@@ -29,6 +29,7 @@ STATUS_OF: dict[str, HTTPStatus] = {
     "FlowBusy": HTTPStatus.CONFLICT,
     "ExecutionNotRunning": HTTPStatus.CONFLICT,
     "ApprovalNotWaiting": HTTPStatus.CONFLICT,
+    "ExecutionAlreadyStarted": HTTPStatus.CONFLICT,
     "VersionConflict": HTTPStatus.PRECONDITION_FAILED,
     "PayloadTooLarge": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "UnsupportedMediaType": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,

@@ -16,7 +16,7 @@ from flow_manager.errors import InvalidCatalog
 
 Catalog = Mapping[str, str]
 
-SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data")
+SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data", "print")
 APPROVAL_KIND = "approval"
 """Internal kind (not a user's): the function that records an approval's task token."""
 ALIASES: Mapping[str, str] = {

@@ -118,6 +118,10 @@ class ExecutionRecord:
     request_hash: str  # what was asked, to tell a retry from a reused Idempotency-Key
     created_at: str
     idempotency_key: str | None = None
+    # A prepared execution (seed 001's POST /flow/create): indexed with the input it
+    # will start with, not started. Step Functions refuses a second execution of the
+    # same name, so starting it twice cannot happen, whoever asks.
+    prepared_input: str | None = None
 
 
 class FlowStore:
@@ -575,6 +579,8 @@ def _execution_item(record: ExecutionRecord) -> Item:
     }
     if record.idempotency_key is not None:
         item["idempotency_key"] = _s(record.idempotency_key)
+    if record.prepared_input is not None:
+        item["prepared_input"] = _s(record.prepared_input)
     return item
 
 
@@ -589,4 +595,5 @@ def _execution(item: Mapping[str, Any]) -> ExecutionRecord:
         request_hash=_str(item, "request_hash") or "",
         created_at=_str(item, "created_at") or "",
         idempotency_key=_str(item, "idempotency_key"),
+        prepared_input=_str(item, "prepared_input"),
     )
