@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from flow_manager.errors import InvalidRequest, Problem
 from flow_manager.flows import FlowResource
+from flow_manager.model import Task
 from flow_manager.reports import ExecutionReport, TaskReport
 
 Shape = Literal["prepared", "wrapped", "bare"]
@@ -101,12 +102,24 @@ def map_task(task: object) -> object:
     if task_type == "wait":
         parameters = mapped.pop("parameters", None)
         seconds = parameters.get("seconds") if isinstance(parameters, Mapping) else None
-        mapped.update({"type": "wait", "seconds": seconds})
+        mapped.update(_wait(seconds))
     elif isinstance(task_type, str) and "function" not in mapped:
         mapped["function"] = task_type
     else:
         mapped["function"] = task_type  # not a string: the validator says so, located
     return mapped
+
+
+def _wait(seconds: object) -> dict[str, Any]:
+    """A wait of `seconds`: the language's Wait state (`type: "wait"`) where this build
+    has it; until then the `print` kind sleeping that long (its `sleep_seconds` demo
+    switch), which also always succeeds after the wait."""
+    if "type" in Task.model_fields:
+        return {"type": "wait", "seconds": seconds}
+    return {
+        "function": "print",
+        "parameters": {"message": f"waited {seconds} s", "sleep_seconds": seconds},
+    }
 
 
 # ---- answers -------------------------------------------------------------------------
