@@ -44,7 +44,10 @@ class RunBody(BaseModel):
 class RunResult(ExecutionReport):
     message: str
     execution_history: dict[str, Any] = Field(
-        default_factory=dict, description="Seed 003's name for task_results."
+        default_factory=dict, description="Each task's result by name (task_results)."
+    )
+    warnings: list[Any] = Field(
+        default_factory=list, description="What the flow was accepted with (unreachable tasks)."
     )
 
 
@@ -129,6 +132,7 @@ def _run_bare(raw: object, idempotency_key: str | None) -> Response[BareRunResul
         message=compat.run_message(run.flow.flow.name, report, run.finished),
         execution_history=_history(report),
         history=compat.history(report),
+        warnings=compat.warnings_of(run.flow.flow),
     )
     location = f"/executions/{report.execution_id}"
     return json_response(200 if run.finished else 202, result, {"Location": location})

@@ -6,12 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
+from flow_manager import __version__
 from flow_manager.catalog import user_kinds
 from flow_manager.settings import load_settings
 from routes.responses import errors, json_response, ok
 
 SERVICE = "Flow Manager"
-API_VERSION = "1.0.0"
+API_VERSION = __version__  # the package's version (pyproject.toml)
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 

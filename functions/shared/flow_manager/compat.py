@@ -178,8 +178,14 @@ def prepared_answer(flow: FlowResource, execution_id: str) -> FlowPrepared:
         flow_name=flow.name,
         flow_id=flow.flow_id,
         flow_version=flow.version,
-        warnings=[w.model_dump() for w in getattr(flow, "warnings", [])],
+        warnings=warnings_of(flow),
     )
+
+
+def warnings_of(flow: FlowResource) -> list[Any]:
+    """The warnings the flow was accepted with (FlowResource.warnings, where this build
+    has them: unreachable tasks are warnings since the hardening issue)."""
+    return [w.model_dump() for w in getattr(flow, "warnings", [])]
 
 
 def execution_state(
