@@ -23,8 +23,10 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -291,10 +293,25 @@ class LocalStack:
                 f"-d @{relative}",
                 f"    curl -s -X POST {self.url}/flows/data_pipeline/executions "
                 "-H 'Content-Type: application/json' -d '{\"context\": {}}'",
-                f"    flow-manager run {relative}",
+                f"    {cli_command(self.url, f'run {relative}')}",
             ]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)
+
+
+def cli_command(url: str, arguments: str) -> str:
+    """`flow-manager <arguments>` as a person can type it here: the CLI's path when the
+    virtualenv is not active (not on PATH), `--endpoint` when not on the default port."""
+    from flow_manager_local.client import LOCAL_ENDPOINT
+
+    installed = Path(sys.executable).parent / "flow-manager"
+    found = shutil.which("flow-manager")
+    command = f"flow-manager {arguments}"
+    if installed.is_file() and (found is None or Path(found).resolve() != installed.resolve()):
+        command = f"{os.path.relpath(installed, Path.cwd())} {arguments}"
+    if url.rstrip("/") != LOCAL_ENDPOINT:
+        command += f" --endpoint {url}"
+    return command
 
 
 def _count(number: int, noun: str) -> str:
