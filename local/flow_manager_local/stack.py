@@ -37,7 +37,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from flow_manager_local import moto_dynamodb, moto_lambda, moto_speedups, moto_versions
-from flow_manager_local.console import Console
+from flow_manager_local.console import Console, route_logging
 from flow_manager_local.gateway import Gateway, Route
 from flow_manager_local.template import (
     IMPLICIT_API,
@@ -93,7 +93,7 @@ def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
 class LocalStack:
     def __init__(self, options: StackOptions, console: Console | None = None) -> None:
         self.options = options
-        self.console = console or Console()
+        self.console = console or Console(verbose=options.verbose)
         self.model: StackModel | None = None
         self.workers: Workers | None = None
         self.gateway: Gateway | None = None
@@ -151,6 +151,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(
             logging.INFO if self.options.verbose else logging.WARNING
         )
+        unroute_logging = route_logging(self.console)
         self._moto = MotoServer(self.options.host, self.options.moto_port)
         try:
             self._moto.start()
@@ -182,6 +183,7 @@ class LocalStack:
             uninstall_dynamodb()
             uninstall_versions()
             uninstall_hook()
+            unroute_logging()
 
         self._uninstall = uninstall
         # Many first invokes at once would all load Lambda's service model; load it now.
@@ -336,7 +338,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def serve(options: StackOptions, console: Console | None = None) -> int:
     """Run the local stack in the foreground until Ctrl-C / SIGTERM; return an exit code."""
-    console = console or Console()
+    console = console or Console(verbose=options.verbose)
     stack = LocalStack(options, console)
     # Explicitly: a shell starting `serve &` hands it SIGINT ignored, and Ctrl-C (or
     # `kill -INT`) must still stop it.
