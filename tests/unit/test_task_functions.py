@@ -678,3 +678,10 @@ def test_importing_a_task_function_loads_no_boto3_or_urllib_request(kind: str) -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_each_kind_names_the_parameters_model_get_tasks_shows(kind: str) -> None:
+    from flow_manager.task_kinds import SAMPLE_KIND_INFO
+
+    assert APPS[kind].PARAMETERS is SAMPLE_KIND_INFO[kind].parameters

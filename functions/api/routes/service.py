@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from flow_manager import __version__
-from flow_manager.catalog import user_kinds
+from flow_manager.catalog import ALIASES, user_kinds
 from flow_manager.settings import load_settings
 from routes.responses import errors, json_response, ok
 
@@ -25,11 +27,21 @@ class Health(BaseModel):
 
 class TaskKind(BaseModel):
     kind: str
+    description: str | None = None
     function_arn: str
+    aliases: list[str] = Field(
+        default_factory=list, description="Other names a task may use for this kind."
+    )
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the kind's `parameters` (sample kinds)."
+    )
 
 
 class TaskCatalog(BaseModel):
-    tasks: list[TaskKind]
+    tasks: list[TaskKind] = Field(description="Each kind once, with its aliases.")
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="Alias → the kind it names (task1 → fetch_data)."
+    )
 
 
 @router.get(
@@ -46,9 +58,29 @@ def health() -> Response[Health]:
     "/tasks",
     tags=["service"],
     summary="The task catalog: kinds a flow's task may use (task.function, or its name)",
+    description="Each kind once, with its description, its aliases and the JSON Schema "
+    "of its parameters; `aliases` maps every alias to its kind.",
     responses={**ok(200, TaskCatalog, "The catalog"), **errors()},
 )
 def task_catalog() -> Response[TaskCatalog]:
+    from flow_manager.task_kinds import SAMPLE_KIND_INFO, parameters_schema
+
     catalog = user_kinds(load_settings().task_catalog)  # internal kinds are not for flows
-    kinds = [TaskKind(kind=k, function_arn=v) for k, v in sorted(catalog.items())]
-    return json_response(200, TaskCatalog(tasks=kinds))
+    # An alias is a known alias (catalog.ALIASES) whose ARN is its kind's ARN.
+    aliases = {
+        name: kind
+        for name, kind in ALIASES.items()
+        if name in catalog and catalog.get(kind) == catalog[name]
+    }
+    kinds = [
+        TaskKind(
+            kind=name,
+            description=SAMPLE_KIND_INFO[name].description if name in SAMPLE_KIND_INFO else None,
+            function_arn=arn,
+            aliases=sorted(a for a, k in aliases.items() if k == name),
+            parameters=parameters_schema(name),
+        )
+        for name, arn in sorted(catalog.items())
+        if name not in aliases
+    ]
+    return json_response(200, TaskCatalog(tasks=kinds, aliases=dict(sorted(aliases.items()))))

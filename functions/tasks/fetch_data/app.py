@@ -45,6 +45,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from flow_manager.task_kinds import FetchDataParameters
 from flow_manager.tasks import (
     TaskFailure,
     TaskInput,
@@ -76,6 +77,10 @@ ALLOWED_HOSTS_VARIABLE = "FETCH_ALLOWED_HOSTS"
 
 class SourceUnavailable(Exception):
     """The URL could not be read now (network, timeout, 5xx): worth retrying."""
+
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = FetchDataParameters
 
 
 @task_handler

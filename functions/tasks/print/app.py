@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from flow_manager.task_kinds import PrintParameters
 from flow_manager.tasks import (
     TaskFailure,
     TaskInput,
@@ -20,6 +21,10 @@ from flow_manager.tasks import (
 )
 
 logger = logging.getLogger("flow_manager.tasks.print")
+
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = PrintParameters
 
 
 @task_handler

@@ -27,6 +27,7 @@ import hashlib
 import json
 from typing import Any, TypeGuard
 
+from flow_manager.task_kinds import ProcessDataParameters
 from flow_manager.tasks import (
     TaskFailure,
     TaskInput,
@@ -34,6 +35,9 @@ from flow_manager.tasks import (
     apply_failure_rate,
     task_handler,
 )
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = ProcessDataParameters
 
 
 @task_handler

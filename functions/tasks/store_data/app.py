@@ -33,6 +33,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from flow_manager.task_kinds import StoreDataParameters
 from flow_manager.tasks import (
     TaskFailure,
     TaskInput,
@@ -42,6 +43,10 @@ from flow_manager.tasks import (
 )
 
 TABLE_VARIABLE = "DATA_TABLE"
+
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = StoreDataParameters
 
 
 @task_handler
