@@ -241,14 +241,7 @@ def _location(loc: Any) -> str:
     return ".".join(parts)
 
 
-app.enable_swagger(
-    path="/docs",
-    title=service.SERVICE,
-    version=service.API_VERSION,
-    description="JSON flows compiled to AWS Step Functions. Errors always have the body "
-    '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "compat"],
-)
+app.enable_swagger(path="/docs", **service.openapi_settings())
 
 # ---- the Lambda entry point --------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from flow_manager.executions import Run
 from flow_manager.model import Flow, FlowDocument
 from flow_manager.reports import ExecutionReport
 from flow_manager.settings import load_settings
+from routes import examples
 from routes.params import IdempotencyKey
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import executions
@@ -31,7 +32,7 @@ metrics = Metrics()
 
 
 class RunBody(BaseModel):
-    """The seeds' run request: a stored flow by id, or the flow itself, and a context."""
+    """A run request: a stored flow by id, or the flow itself, and a context."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -175,7 +176,8 @@ def _state(execution_id: str) -> ExecutionState:
     responses=_RUN_RESPONSES,
 )
 def compat_flows_execute(
-    body: Annotated[RunBody, Body()], idempotency_key: IdempotencyKey = None
+    body: Annotated[RunBody, Body(openapi_examples=examples.RUN)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[RunResult]:
     return _run(body, idempotency_key)
 
@@ -203,7 +205,8 @@ _FLOW_EXECUTE_RESPONSES: dict[int, OpenAPIResponse] = {
     responses=_FLOW_EXECUTE_RESPONSES,
 )
 def compat_flow_execute(
-    body: Annotated[dict[str, JsonValue], Body()], idempotency_key: IdempotencyKey = None
+    body: Annotated[dict[str, JsonValue], Body(openapi_examples=examples.FLOW_EXECUTE)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
     raw = router.current_event.json_body
     shape = compat.shape_of(raw)
@@ -227,7 +230,8 @@ def compat_flow_execute(
     responses=_RUN_RESPONSES,
 )
 def compat_run_flow(
-    body: Annotated[RunBody, Body()], idempotency_key: IdempotencyKey = None
+    body: Annotated[RunBody, Body(openapi_examples=examples.RUN)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[RunResult]:
     return _run(body, idempotency_key)
 
@@ -276,7 +280,9 @@ def compat_run_sample() -> Response[SampleRun]:
         **errors("InvalidFlow", "FlowBusy", *BODY_ERRORS),
     },
 )
-def compat_flow_create(body: Annotated[dict[str, JsonValue], Body()]) -> Response[FlowPrepared]:
+def compat_flow_create(
+    body: Annotated[dict[str, JsonValue], Body(openapi_examples=examples.FLOW_CREATE)],
+) -> Response[FlowPrepared]:
     saved = executions().flows.ensure(compat.flow_document(router.current_event.json_body))
     if saved.created:
         metrics.add_metric(name="FlowCreated", unit=MetricUnit.Count, value=1)

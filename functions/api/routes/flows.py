@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Que
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flow_manager.flows import FlowDefinition, FlowPage, FlowResource, ValidationReport, etag
+from routes import examples
 from routes.params import FlowBody, Limit, NextToken
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import flows
@@ -34,7 +35,9 @@ CREATE_RESPONSES = {
     "id is named after its content.",
     responses=CREATE_RESPONSES,
 )
-def create_flow(body: Annotated[FlowBody, Body()]) -> Response[FlowResource]:
+def create_flow(
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW)],
+) -> Response[FlowResource]:
     saved = flows().create(router.current_event.json_body)
     if saved.created:
         metrics.add_metric(name="FlowCreated", unit=MetricUnit.Count, value=1)
@@ -52,7 +55,9 @@ def create_flow(body: Annotated[FlowBody, Body()]) -> Response[FlowResource]:
     description="Stores nothing. 200 either way; `valid` says which.",
     responses={**ok(200, ValidationReport, "The verdict"), **errors(*BODY_ERRORS)},
 )
-def validate_flow(body: Annotated[FlowBody, Body()]) -> Response[ValidationReport]:
+def validate_flow(
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW)],
+) -> Response[ValidationReport]:
     return json_response(200, flows().check(router.current_event.json_body))
 
 
@@ -102,7 +107,7 @@ def get_flow(flow_id: str) -> Response[FlowResource]:
 )
 def update_flow(
     flow_id: str,
-    body: Annotated[FlowBody, Body()],
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW_UPDATE)],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Response[FlowResource]:
     saved = flows().update(flow_id, router.current_event.json_body, if_match)

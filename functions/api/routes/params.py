@@ -24,13 +24,13 @@ NextToken = Annotated[str | None, Query(description="next_token of the previous 
 
 
 class FlowBody(BaseModel):
-    """`{"flow": {...}}`; seed 000's `{"flow_data": {"flow": {...}}}` is accepted too."""
+    """`{"flow": {...}}`; `{"flow_data": {"flow": {...}}}` is accepted too."""
 
     model_config = ConfigDict(extra="allow")
 
     flow: SkipValidation[Flow] | None = None
     flow_data: SkipValidation[FlowDocument] | None = Field(
-        default=None, description='Seed 000\'s wrapper: {"flow_data": {"flow": {...}}}.'
+        default=None, description='Another wrapper of the flow: {"flow_data": {"flow": {...}}}.'
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,20 @@ from routes.responses import errors, json_response, ok
 
 SERVICE = "Flow Manager"
 API_VERSION = __version__  # the package's version (pyproject.toml)
+
+DESCRIPTION = (
+    "JSON flows compiled to AWS Step Functions. Errors always have the body "
+    '{"error": {"code", "message", "details"}}.'
+)
+TAGS: dict[str, str] = {
+    "service": "Liveness, the task catalog and this document.",
+    "flows": "Create, validate, read, version and delete flows; each is a state machine.",
+    "executions": "Start executions of a flow's current version, list, read and stop them.",
+    "approvals": "Decide a task that waits for a person's approval (approve or reject).",
+    "compat": "Routes other Flow Manager clients already call, answered in the shape each "
+    "client reads: run a flow by id or inline and wait for it; create a flow and prepare "
+    "an execution to start later; read and delete an execution; run the sample flow.",
+}
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -52,6 +66,33 @@ class TaskCatalog(BaseModel):
 )
 def health() -> Response[Health]:
     return json_response(200, Health(status="healthy", service=SERVICE, version=API_VERSION))
+
+
+def openapi_settings() -> dict[str, Any]:
+    """What the OpenAPI document says about the API as a whole (also /docs)."""
+    from aws_lambda_powertools.event_handler.openapi.models import Tag
+
+    return {
+        "title": SERVICE,
+        "version": API_VERSION,
+        "description": DESCRIPTION,
+        "tags": [Tag(name=name, description=text) for name, text in TAGS.items()],
+    }
+
+
+@router.get(
+    "/openapi.json",
+    tags=["service"],
+    summary="This API's OpenAPI document (as /docs?format=json)",
+    responses={200: {"description": "The OpenAPI 3 document"}, **errors()},
+)
+def openapi_document() -> Response[str]:
+    resolver = cast("APIGatewayRestResolver", router.api_resolver)
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=resolver.get_openapi_json_schema(**openapi_settings()),
+    )
 
 
 @router.get(

@@ -126,7 +126,7 @@ def _wait(seconds: object) -> dict[str, Any]:
 
 
 class FlowPrepared(BaseModel):
-    """Seed 001's answer to POST /flow/create, with the stored flow."""
+    """The answer to POST /flow/create: the prepared execution and the stored flow."""
 
     execution_id: str = Field(description="Pass it to POST /flow/execute to start it.")
     flow_name: str
@@ -140,8 +140,8 @@ class FlowPrepared(BaseModel):
 
 
 class ExecutionState(BaseModel):
-    """Seed 001's execution state (status "created" while only prepared), with our
-    report's fields beside it."""
+    """An execution's state as /flow/execute and /flow/{id}/status answer it (status
+    "created" while only prepared), with the full report's fields beside it."""
 
     execution_id: str
     flow_name: str
