@@ -37,6 +37,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUN_TIMEOUT_SECONDS = 900.0
 POLL_FIRST_SECONDS = 0.2
 POLL_MAX_SECONDS = 0.5  # also how often the live progress line moves
+STOP_WAIT_SECONDS = 30.0
 MAX_PAGES = 100  # a list is never followed forever, even if the API kept answering tokens
 
 
@@ -455,10 +456,17 @@ def stop_command(args: argparse.Namespace) -> int:
     _expect(response, f"stopping execution {args.execution_id}")
     if not isinstance(response.body, dict):
         raise CommandError("the API answered something that is not an execution", EXIT_FAILED)
+    report = response.body
+    # Step Functions aborts asynchronously: show the execution once it has ended.
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    for polled in _poll(api, args.execution_id, deadline):
+        report = polled
+        if polled.get("status") in TERMINAL:
+            break
     if args.json:
-        print(json.dumps(response.body, indent=2))
+        print(json.dumps(report, indent=2))
     else:
-        for line in summary(response.body, marks=sys.stdout.isatty()):
+        for line in summary(report, marks=sys.stdout.isatty()):
             print(line)
     return EXIT_OK
 
