@@ -44,7 +44,8 @@ def test_validate_lists_every_problem_and_exits_1(
     assert capsys.readouterr().err.splitlines() == [
         f"{bad}: invalid flow, 2 problems:",
         "  flow.start_task: unknown task 'tsak1' (did you mean 'task1'?)",
-        "  flow.conditions[0].target_task_success: unknown task 'task9' (did you mean 'task3'?)",
+        "  flow.conditions[0].target_task_success: condition 'condition_task1_result': "
+        "unknown task 'task9' (did you mean 'task3'?)",
     ]
 
 

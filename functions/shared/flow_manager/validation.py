@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from flow_manager.catalog import Catalog
 from flow_manager.errors import InvalidContext, InvalidFlow, Problem
 from flow_manager.expressions import ExpressionError, parse, parse_path
+from flow_manager.locations import with_names
 from flow_manager.model import (
     APPROVAL_KIND,
     MAX_BRANCHES,
@@ -78,8 +79,8 @@ def check_flow(document: object, catalog: Catalog, *, strict: bool = False) -> V
     if strict:
         problems += warnings
     if problems:
-        raise InvalidFlow(_unique(problems))
-    return Validated(Flow.model_validate(flow_raw), tuple(_unique(warnings)))
+        raise InvalidFlow(with_names(_unique(problems), document))
+    return Validated(Flow.model_validate(flow_raw), tuple(with_names(_unique(warnings), document)))
 
 
 def check_context(context: object) -> None:
