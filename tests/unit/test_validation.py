@@ -330,6 +330,7 @@ def test_context_within_the_limit_is_accepted() -> None:
     check_context({"blob": "x" * (MAX_PAYLOAD_BYTES - 100)})
 
 
+<<<<<<< HEAD
 # ---- parameters are data (DESIGN §3) ------------------------------------------------------
 
 
@@ -387,3 +388,12 @@ def test_the_translator_and_validation_agree_on_the_resume_key() -> None:
     from flow_manager import translator, validation
 
     assert validation.RESUME_KEY == translator.RESUME_KEY
+=======
+def test_an_unknown_kind_lists_kinds_apart_from_aliases() -> None:
+    document = pipeline()
+    document["flow"]["tasks"][1]["function"] = "proces_data"
+    (message,) = problems_of(document)
+    assert "(kinds: fetch_data, print, process_data, store_data; aliases: extract (fetch_data)" in (
+        message
+    )
+>>>>>>> 9ddda0c (An unknown task kind lists the catalog's kinds apart from its aliases; test_events follows the compat answers and GET /tasks; docs show named messages)

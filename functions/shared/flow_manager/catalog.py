@@ -29,6 +29,25 @@ ALIASES: Mapping[str, str] = {
 }
 
 
+def describe(catalog: Catalog, limit: int = 12) -> str:
+    """`kinds: a, b; aliases: x (of a), ...`: the catalog for an error message, kinds
+    apart from the aliases that name them (GET /tasks lists them the same way)."""
+    aliases = {
+        name: kind
+        for name, kind in ALIASES.items()
+        if name in catalog and catalog.get(kind) == catalog[name]
+    }
+    kinds = sorted(k for k in catalog if k not in aliases)
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+    text = f"kinds: {listed(kinds)}"
+    if aliases:
+        text += f"; aliases: {listed([f'{a} ({k})' for a, k in sorted(aliases.items())])}"
+    return text
+
+
 def logical_id(kind: str) -> str:
     """The template's logical id of a sample kind's function: fetch_data → FetchDataFunction."""
     return "".join(part.capitalize() for part in kind.split("_")) + "Function"
