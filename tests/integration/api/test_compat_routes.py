@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from flow_manager.flows import FlowResource
 from tests.integration.api.conftest import Api
 from tests.integration.api.samples import chain, renamed
 from tests.support.seeds import seed_request
@@ -259,3 +260,19 @@ def test_seed_000_health_check(api: Api) -> None:
     assert answer.status == 200
     assert answer.body["status"] == "healthy"
     assert answer.body["service"] == "Flow Manager"
+
+
+@pytest.mark.skipif(
+    "warnings" not in FlowResource.model_fields,
+    reason="unreachable tasks are errors, not warnings, before the hardening issue",
+)
+@pytest.mark.parametrize("path", ["/flow/create", "/flow/execute"])
+def test_a_compat_answer_carries_the_flows_warnings(api: Api, path: str) -> None:
+    # Given a bare flow with a task no condition leads to
+    flow = bare_seed_001_flow()
+    flow["tasks"].append({"name": "orphan", "task_type": "print"})
+    # When a compat route accepts it
+    answer = api.request("POST", path, flow)
+    # Then the answer lists the unreachable task as a warning
+    assert answer.status == 200, answer.text
+    assert any("orphan" in w["message"] for w in answer.body["warnings"]), answer.body
