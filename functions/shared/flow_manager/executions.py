@@ -7,6 +7,14 @@ request finds its index item and its execution (Step Functions refuses a second
 execution of the same name) instead of starting another. If the start fails after the
 index write, the item points at nothing: reads answer 404 (never a made-up status) and
 a retry with the same key starts it.
+
+A *prepared* execution (POST /flow/create) is the same index item with the input it
+will start with (`prepared_input`) and its version pinned, and no Step Functions
+execution yet: the seeds' status route shows it as `created`; our own routes answer
+404 until it starts (Step Functions is their source of truth, and it knows nothing
+yet). Starting it is `StartExecution` under its id, so Step Functions' name
+uniqueness makes a second start impossible (409 ExecutionAlreadyStarted). Deleting the
+flow deletes its execution index, prepared items included.
 """
 
 from __future__ import annotations

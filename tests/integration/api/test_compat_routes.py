@@ -276,3 +276,13 @@ def test_a_compat_answer_carries_the_flows_warnings(api: Api, path: str) -> None
     # Then the answer lists the unreachable task as a warning
     assert answer.status == 200, answer.text
     assert any("orphan" in w["message"] for w in answer.body["warnings"]), answer.body
+
+
+def test_deleting_the_flow_forgets_its_prepared_executions(api: Api) -> None:
+    # Given a prepared execution of a flow
+    created = api.request("POST", "/flow/create", bare_seed_001_flow()).body
+    # When the flow is deleted
+    assert api.request("DELETE", "/flows/flow123").status == 204
+    # Then the prepared execution is gone with it, rather than starting on nothing
+    answer = api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    assert answer.status == 404, answer.text
