@@ -37,7 +37,7 @@ def describe(catalog: Catalog, limit: int = 12) -> str:
         for name, kind in ALIASES.items()
         if name in catalog and catalog.get(kind) == catalog[name]
     }
-    kinds = sorted(k for k in catalog if k not in aliases)
+    kinds = sorted(k for k in user_kinds(catalog) if k not in aliases)
 
     def listed(names: list[str]) -> str:
         return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
