@@ -144,6 +144,8 @@ def test_every_body_example_works_as_try_it_out_sends_it(api: Api, spec: dict[st
     for method, template, name, value in body_examples(spec):
         if "<" in str(value):  # a placeholder the reader fills in (an id from elsewhere)
             continue
+        if "{execution_id}" in template:  # needs a waiting execution: its own tests
+            continue
         path = template.replace("{flow_id}", "data_pipeline")
         headers = {"If-Match": "*"} if method == "put" else None
         # When Swagger UI's "Try it out" sends the example
