@@ -326,8 +326,8 @@ def run_command(args: argparse.Namespace) -> int:
     execution_id = _field(started.body, "execution_id")
     if not execution_id:
         raise CommandError(f"starting {flow_id}: the answer has no execution_id", EXIT_FAILED)
-    print(f"execution {execution_id}", file=progress_out)
-    try:
+    try:  # from the moment the id is shown, Ctrl-C says how to find the execution
+        print(f"execution {execution_id}", file=progress_out)
         report = watch(
             api, execution_id, timeout=args.timeout, out=progress_out, limits=task_limits(document)
         )

@@ -251,12 +251,13 @@ def test_ctrl_c_during_run_says_the_execution_goes_on_and_exits_130(
     )
     try:
         assert process.stdout is not None
-        execution_id = ""
+        execution_id, watching = "", False
         deadline = time.monotonic() + CLI_DEADLINE_SECONDS
-        while not execution_id and time.monotonic() < deadline:
+        while not watching and time.monotonic() < deadline:
             line = process.stdout.readline()
             if line.startswith("execution "):
                 execution_id = line.split()[1]
+            watching = line.startswith("task1 started")  # the watch has begun
         # When Ctrl-C interrupts it
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=CLI_DEADLINE_SECONDS)
