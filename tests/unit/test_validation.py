@@ -330,7 +330,6 @@ def test_context_within_the_limit_is_accepted() -> None:
     check_context({"blob": "x" * (MAX_PAYLOAD_BYTES - 100)})
 
 
-<<<<<<< HEAD
 # ---- parameters are data (DESIGN §3) ------------------------------------------------------
 
 
@@ -340,7 +339,8 @@ def test_parameter_key_ending_in_dollar_is_refused_as_a_path() -> None:
     document["flow"]["tasks"][0]["parameters"] = {"role.$": "$$.Execution.RoleArn"}
     # When validated / Then it is refused at that key, saying why
     assert problems_of(document) == [
-        "flow.tasks[0].parameters.role.$: a parameter key must not end in '.$': Step "
+        "flow.tasks[0].parameters.role.$: task 'task1': a parameter key must not end in "
+        "'.$': Step "
         "Functions would evaluate 'role.$' as a path or intrinsic function; parameters "
         "are data (rename the key, e.g. 'role')"
     ]
@@ -388,7 +388,8 @@ def test_the_translator_and_validation_agree_on_the_resume_key() -> None:
     from flow_manager import translator, validation
 
     assert validation.RESUME_KEY == translator.RESUME_KEY
-=======
+
+
 def test_an_unknown_kind_lists_kinds_apart_from_aliases() -> None:
     document = pipeline()
     document["flow"]["tasks"][1]["function"] = "proces_data"
@@ -396,4 +397,3 @@ def test_an_unknown_kind_lists_kinds_apart_from_aliases() -> None:
     assert "(kinds: fetch_data, print, process_data, store_data; aliases: extract (fetch_data)" in (
         message
     )
->>>>>>> 9ddda0c (An unknown task kind lists the catalog's kinds apart from its aliases; test_events follows the compat answers and GET /tasks; docs show named messages)
