@@ -42,7 +42,7 @@ $(TOOLS)/.installed: Makefile
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/flow-manager serve
+	$(BIN)/flow-manager serve $(if $(PORT),--port $(PORT))
 
 test: lint types unit integration e2e fuzz-smoke template
 

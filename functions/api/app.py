@@ -48,12 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["app", "executions", "flows", "lambda_handler", "reset"]
 
 MAX_JSON_DEPTH = 64
-TAG_DESCRIPTIONS = {
-    "diagrams": "Mermaid flowcharts of flows and of the path an execution took "
-    "(text/vnd.mermaid, or JSON with Accept: application/json).",
-    "schedules": "EventBridge Scheduler schedules that start a flow's current version "
-    "with a context: rate(), cron() or at() expressions in a time zone.",
-}
 
 logger = Logger()
 metrics = Metrics()
@@ -183,7 +177,7 @@ class _Resolver(APIGatewayRestResolver):
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(name, None)
         for tag in schema.tags or ():  # here, not in enable_swagger: Tag is a lazy import
-            tag.description = TAG_DESCRIPTIONS.get(tag.name, tag.description)
+            tag.description = service.TAGS.get(tag.name, tag.description)
         return schema
 
     def routes_at(self, path: str) -> list[Route]:
@@ -411,14 +405,7 @@ def _location(loc: Any) -> str:
     return ".".join(parts)
 
 
-app.enable_swagger(
-    path="/docs",
-    title=service.SERVICE,
-    version=service.API_VERSION,
-    description="JSON flows compiled to AWS Step Functions. Errors always have the body "
-    '{"error": {"code", "message", "details"}}.',
-    tags=["service", "flows", "executions", "approvals", "diagrams", "schedules", "compat"],
-)
+app.enable_swagger(path="/docs", **service.openapi_settings())
 
 # ---- the Lambda entry point --------------------------------------------------------------
 

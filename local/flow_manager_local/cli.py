@@ -1,6 +1,7 @@
 """`flow-manager`: validate and compile flows offline; run and watch them on a stack.
 
-Exit codes: 0 success, 1 an invalid flow (or a failed execution), 2 a usage error.
+Exit codes: 0 success, 1 an invalid flow (or a failed execution), 2 a usage error,
+130 interrupted (Ctrl-C; an execution already started goes on, see `run`).
 No input, however broken, ends in a traceback.
 """
 

@@ -1,12 +1,15 @@
-"""The `flow-manager` commands that need a stack: serve, run, status, flows, executions.
+"""The `flow-manager` commands that need a stack: serve, run, status, stop, flows,
+executions, delete.
 
 `register(subparsers)` adds them to the CLI (cli.py owns the parser). Every command
 talks to the local stack by default (http://127.0.0.1:3000), or to `--endpoint URL`
 / FLOW_MANAGER_URL, signing requests with SigV4 when the endpoint is not local.
 
 Exit codes: 0 success (an execution completed), 1 an execution that failed, was
-aborted or timed out (or a server error), 2 a usage, validation or connection error.
-A bad input or an unreachable API is one line on stderr, never a traceback.
+aborted or timed out (or a server error), 2 a usage, validation or connection error,
+130 interrupted (Ctrl-C; a started execution goes on). A bad input or an unreachable
+API is one line on stderr, never a traceback. With `--json` the JSON is alone on
+stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from flow_manager_local.client import (
     ENDPOINT_VARIABLE,
@@ -28,12 +31,13 @@ from flow_manager_local.client import (
     SigningError,
     segment,
 )
-from flow_manager_local.progress import TERMINAL, Progress, summary
+from flow_manager_local.progress import TERMINAL, Progress, TaskLimits, summary
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUN_TIMEOUT_SECONDS = 900.0
 POLL_FIRST_SECONDS = 0.2
 POLL_MAX_SECONDS = 0.5  # also how often the live progress line moves
+STOP_WAIT_SECONDS = 30.0
 MAX_PAGES = 100  # a list is never followed forever, even if the API kept answering tokens
 
 
@@ -97,9 +101,25 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_RUN_TIMEOUT_SECONDS,
         help="stop watching after this many seconds (default 900)",
     )
-    run.add_argument("--json", action="store_true", help="print the final execution as JSON")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the final execution as JSON, alone on stdout (progress on stderr)",
+    )
     _endpoint_argument(run)
     run.set_defaults(func=_guarded(run_command))
+
+    stop = subparsers.add_parser("stop", help="stop a running execution (it ends aborted)")
+    stop.add_argument("execution_id", metavar="EXECUTION_ID")
+    stop.add_argument("--json", action="store_true", help="print the execution as JSON")
+    _endpoint_argument(stop)
+    stop.set_defaults(func=_guarded(stop_command))
+
+    delete = subparsers.add_parser("delete", help="delete a flow (its state machine too)")
+    delete.add_argument("flow_id", metavar="FLOW_ID")
+    delete.add_argument("--force", action="store_true", help="stop its running executions first")
+    _endpoint_argument(delete)
+    delete.set_defaults(func=_guarded(delete_command))
 
     status = subparsers.add_parser("status", help="show an execution's status and task results")
     status.add_argument("execution_id", metavar="EXECUTION_ID")
@@ -296,8 +316,13 @@ def run_command(args: argparse.Namespace) -> int:
     document = load_flow_document(args.file)
     context = parse_context(args.context)
     api = ApiClient.connect(args.endpoint)
+    # With --json, stdout carries the JSON alone: `run ... --json > out.json` works.
+    progress_out = sys.stderr if args.json else sys.stdout
     flow_id, version = put_flow(api, document, args.file)
-    print(f"flow {flow_id} v{version}" if version is not None else f"flow {flow_id}")
+    print(
+        f"flow {flow_id} v{version}" if version is not None else f"flow {flow_id}",
+        file=progress_out,
+    )
     started = api.post(f"/flows/{segment(flow_id)}/executions", {"context": context})
     if started.status == 422:
         raise CommandError(_problems(f"the context for {flow_id}", started), EXIT_USAGE)
@@ -305,9 +330,38 @@ def run_command(args: argparse.Namespace) -> int:
     execution_id = _field(started.body, "execution_id")
     if not execution_id:
         raise CommandError(f"starting {flow_id}: the answer has no execution_id", EXIT_FAILED)
-    print(f"execution {execution_id}")
-    report = watch(api, execution_id, timeout=args.timeout)
+    try:  # from the moment the id is shown, Ctrl-C says how to find the execution
+        print(f"execution {execution_id}", file=progress_out)
+        report = watch(
+            api, execution_id, timeout=args.timeout, out=progress_out, limits=task_limits(document)
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: execution {execution_id} goes on without this watch.\n"
+            f"  its result:  flow-manager status {execution_id}\n"
+            f"  stop it:     flow-manager stop {execution_id}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     return _show_execution(report, as_json=args.json)
+
+
+def task_limits(document: Mapping[str, Any]) -> dict[str, TaskLimits]:
+    """Each task's attempts and timeout from the flow file, for the live display."""
+    flow = document.get("flow")
+    tasks = flow.get("tasks") if isinstance(flow, dict) else None
+    limits: dict[str, TaskLimits] = {}
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict) or not isinstance(task.get("name"), str):
+            continue
+        retry = task.get("retry")
+        attempts = retry.get("max_attempts") if isinstance(retry, dict) else None
+        timeout = task.get("timeout_seconds")
+        limits[task["name"]] = TaskLimits(
+            max_attempts=attempts if isinstance(attempts, int) else 1,
+            timeout_seconds=timeout if isinstance(timeout, int | float) else None,
+        )
+    return limits
 
 
 def put_flow(api: ApiClient, document: dict[str, Any], file: str) -> tuple[str, int | None]:
@@ -340,9 +394,16 @@ def _flow_written(response: ApiResponse, file: str) -> tuple[str, int | None]:
     return str(flow_id), version if isinstance(version, int) else None
 
 
-def watch(api: ApiClient, execution_id: str, *, timeout: float) -> dict[str, Any]:
-    """Poll the execution until it ends, showing progress; its last report."""
-    progress = Progress()
+def watch(
+    api: ApiClient,
+    execution_id: str,
+    *,
+    timeout: float,
+    out: TextIO | None = None,
+    limits: Mapping[str, TaskLimits] | None = None,
+) -> dict[str, Any]:
+    """Poll the execution until it ends, showing progress on `out`; its last report."""
+    progress = Progress(out, limits=limits)
     deadline = time.monotonic() + timeout
     try:
         for report in _poll(api, execution_id, deadline):
@@ -391,6 +452,36 @@ def status_command(args: argparse.Namespace) -> int:
     if not isinstance(response.body, dict):
         raise CommandError("the API answered something that is not an execution", EXIT_FAILED)
     return _show_execution(response.body, as_json=args.json)
+
+
+def stop_command(args: argparse.Namespace) -> int:
+    api = ApiClient.connect(args.endpoint)
+    response = api.delete(f"/executions/{segment(args.execution_id)}")
+    _expect(response, f"stopping execution {args.execution_id}")
+    if not isinstance(response.body, dict):
+        raise CommandError("the API answered something that is not an execution", EXIT_FAILED)
+    report = response.body
+    # Step Functions aborts asynchronously: show the execution once it has ended.
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    for polled in _poll(api, args.execution_id, deadline):
+        report = polled
+        if polled.get("status") in TERMINAL:
+            break
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for line in summary(report, marks=sys.stdout.isatty()):
+            print(line)
+    return EXIT_OK
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    api = ApiClient.connect(args.endpoint)
+    query = {"force": "true"} if args.force else {}
+    response = api.delete(f"/flows/{segment(args.flow_id)}", query=query)
+    _expect(response, f"deleting flow {args.flow_id}")
+    print(f"deleted flow {args.flow_id}")
+    return EXIT_OK
 
 
 def flows_command(args: argparse.Namespace) -> int:

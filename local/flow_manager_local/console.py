@@ -7,17 +7,28 @@ logical id, `gateway`, `stack`), and coloured when the output is a terminal.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO, TextIO
 
 _COLOURS = ("36", "35", "33", "32", "34", "91", "96", "95", "93", "92")
 
 
+METRIC_PREFIX = '{"_aws"'  # an EMF metrics document (Powertools Metrics' flush)
+
+
 class Console:
-    def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None) -> None:
+    """`verbose`: also the lines most people do not need: the functions' metric
+    documents and moto's own log (see `route_logging`)."""
+
+    def __init__(
+        self, stream: TextIO | None = None, *, colour: bool | None = None, verbose: bool = False
+    ) -> None:
         self._stream = stream or sys.stdout
+        self.verbose = verbose
         if colour is None:
             colour = self._stream.isatty() and "NO_COLOR" not in os.environ
         self._colour = colour
@@ -45,6 +56,8 @@ class Console:
         with self._lock:
             prefix = self._paint(source)
             for part in text.rstrip("\n").split("\n"):
+                if not self.verbose and part.lstrip().startswith(METRIC_PREFIX):
+                    continue
                 self._stream.write(f"{prefix} | {part}\n")
             self._stream.flush()
 
@@ -53,6 +66,39 @@ class Console:
         with self._lock:
             self._stream.write(text if text.endswith("\n") else text + "\n")
             self._stream.flush()
+
+
+class _ConsoleHandler(logging.Handler):
+    def __init__(self, console: Console, source: str) -> None:
+        super().__init__()
+        self.console = console
+        self.source = source
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.line(self.source, self.format(record))
+        except Exception:  # a log line must never break the request that wrote it
+            self.handleError(record)
+
+
+def route_logging(console: Console, logger_name: str = "moto") -> Callable[[], None]:
+    """Send `logger_name`'s records (moto's own, e.g. its ASL interpreter's
+    `Exception=NoSuchJsonPathError ...` for every failed task) to the console prefixed
+    with its name, and only when verbose; returns the undo."""
+    logger = logging.getLogger(logger_name)
+    handler = _ConsoleHandler(console, logger_name)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.propagate = False  # not also unprefixed through the root (or lastResort) handler
+    logger.setLevel(logging.INFO if console.verbose else logging.CRITICAL + 1)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]
+
+    return undo
 
 
 def pump(stream: IO[str], console: Console, source: str) -> threading.Thread:

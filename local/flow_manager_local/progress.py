@@ -12,12 +12,21 @@ import itertools
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
 TERMINAL = ("completed", "failed", "aborted", "timed_out")
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _MARKS = {"success": "✓", "failure": "✗", "running": "…"}
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    """What the flow allows a task: shown beside its attempts and a timeout."""
+
+    max_attempts: int = 1
+    timeout_seconds: float | None = None
 
 
 def task_results(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -59,7 +68,14 @@ def duration(report: Mapping[str, Any]) -> float | None:
     return (end - start).total_seconds()
 
 
-def task_line(name: str, result: Mapping[str, Any], width: int, *, marks: bool) -> str:
+def task_line(
+    name: str,
+    result: Mapping[str, Any],
+    width: int,
+    *,
+    marks: bool,
+    limits: TaskLimits | None = None,
+) -> str:
     status = str(result.get("status", "?"))
     mark = f"{_MARKS.get(status, '?')} " if marks else ""
     parts = [
@@ -68,8 +84,12 @@ def task_line(name: str, result: Mapping[str, Any], width: int, *, marks: bool) 
     attempts = result.get("attempts")
     if isinstance(attempts, int) and attempts > 1:
         parts.append(f"({attempts} attempts)")
-    if result.get("error"):
-        parts.append(str(result["error"]))
+    error = result.get("error")
+    if error:
+        timeout = limits.timeout_seconds if limits else None
+        if timeout is not None and str(error).startswith("States.Timeout"):
+            parts.append(f"timed out after {timeout:g} s")
+        parts.append(str(error))
     return "  ".join(parts)
 
 
@@ -115,8 +135,15 @@ def summary(report: Mapping[str, Any], *, marks: bool = False) -> list[str]:
 class Progress:
     """Prints each task as it starts and ends, from successive execution reports."""
 
-    def __init__(self, out: TextIO | None = None, *, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        live: bool | None = None,
+        limits: Mapping[str, TaskLimits] | None = None,
+    ) -> None:
         self.out = out or sys.stdout
+        self.limits = dict(limits or {})
         self.live = self.out.isatty() if live is None else live
         self._started: dict[str, float] = {}
         self._ended: set[str] = set()
@@ -124,6 +151,7 @@ class Progress:
         self._hinted: set[str] = set()
         self._pending_line = False
         self._width = 0
+        self._attempts: dict[str, int] = {}
 
     def update(self, report: Mapping[str, Any]) -> None:
         results = task_results(report)
@@ -135,12 +163,24 @@ class Progress:
                 self._started[name] = time.monotonic()
                 if not self.live:
                     self._write(f"{name} started")
+            attempts = result.get("attempts")
+            if (
+                not self.live
+                and result.get("status") == "running"
+                and isinstance(attempts, int)
+                and attempts > self._attempts.get(name, 1)
+            ):
+                self._attempts[name] = attempts
+                self._write(f"{name}{self.attempt(name, result)}")
             if result.get("status") in ("success", "failure") and name not in self._ended:
                 self._ended.add(name)
-                self._write(task_line(name, result, self._width, marks=self.live))
+                line = task_line(
+                    name, result, self._width, marks=self.live, limits=self.limits.get(name)
+                )
+                self._write(line)
         self._hint_approval(report)
         if self.live:
-            self._status_line(order)
+            self._status_line(order, results)
 
     def _hint_approval(self, report: Mapping[str, Any]) -> None:
         """Say once per approval how to decide it (the run waits until someone does)."""
@@ -150,7 +190,16 @@ class Progress:
             self._hinted.add(task)
             self._write(hint)
 
-    def _status_line(self, order: list[str]) -> None:
+    def attempt(self, name: str, result: Mapping[str, Any]) -> str:
+        """`attempt 2/3` while a task is retried (nothing on its first attempt)."""
+        attempts = result.get("attempts")
+        if not isinstance(attempts, int) or attempts < 2:
+            return ""
+        limit = self.limits.get(name)
+        total = f"/{limit.max_attempts}" if limit and limit.max_attempts > 1 else ""
+        return f"  attempt {attempts}{total}"
+
+    def _status_line(self, order: list[str], results: Mapping[str, Any]) -> None:
         running = [t for t in order if t not in self._ended]
         if not running:
             self._clear()
@@ -160,6 +209,7 @@ class Progress:
         self._clear()
         self.out.write(
             f"{next(self._spinner)} {name.ljust(self._width)}  running  {elapsed:5.1f} s"
+            + self.attempt(name, results.get(name, {}))
         )
         self.out.flush()
         self._pending_line = True

@@ -23,8 +23,10 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -43,7 +45,7 @@ from flow_manager_local import (
     moto_speedups,
     moto_versions,
 )
-from flow_manager_local.console import Console
+from flow_manager_local.console import Console, route_logging
 from flow_manager_local.gateway import Gateway, LocalHandler, Route
 from flow_manager_local.template import (
     IMPLICIT_API,
@@ -101,7 +103,7 @@ def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
 class LocalStack:
     def __init__(self, options: StackOptions, console: Console | None = None) -> None:
         self.options = options
-        self.console = console or Console()
+        self.console = console or Console(verbose=options.verbose)
         self.model: StackModel | None = None
         self.workers: Workers | None = None
         self.gateway: Gateway | None = None
@@ -181,6 +183,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(
             logging.INFO if self.options.verbose else logging.WARNING
         )
+        unroute_logging = route_logging(self.console)
         self._moto = MotoServer(self.options.host, self.options.moto_port)
         try:
             self._moto.start()
@@ -219,6 +222,7 @@ class LocalStack:
             uninstall_dynamodb()
             uninstall_versions()
             uninstall_hook()
+            unroute_logging()
 
         self._uninstall = uninstall
         # Many first invokes at once would all load Lambda's service model; load it now.
@@ -333,10 +337,25 @@ class LocalStack:
                 f"-d @{relative}",
                 f"    curl -s -X POST {self.url}/flows/data_pipeline/executions "
                 "-H 'Content-Type: application/json' -d '{\"context\": {}}'",
-                f"    flow-manager run {relative}",
+                f"    {cli_command(self.url, f'run {relative}')}",
             ]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)
+
+
+def cli_command(url: str, arguments: str) -> str:
+    """`flow-manager <arguments>` as a person can type it here: the CLI's path when the
+    virtualenv is not active (not on PATH), `--endpoint` when not on the default port."""
+    from flow_manager_local.client import LOCAL_ENDPOINT
+
+    installed = Path(sys.executable).parent / "flow-manager"
+    found = shutil.which("flow-manager")
+    command = f"flow-manager {arguments}"
+    if installed.is_file() and (found is None or Path(found).resolve() != installed.resolve()):
+        command = f"{os.path.relpath(installed, Path.cwd())} {arguments}"
+    if url.rstrip("/") != LOCAL_ENDPOINT:
+        command += f" --endpoint {url}"
+    return command
 
 
 def _count(number: int, noun: str) -> str:
@@ -361,7 +380,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def serve(options: StackOptions, console: Console | None = None) -> int:
     """Run the local stack in the foreground until Ctrl-C / SIGTERM; return an exit code."""
-    console = console or Console()
+    console = console or Console(verbose=options.verbose)
     stack = LocalStack(options, console)
     # Explicitly: a shell starting `serve &` hands it SIGINT ignored, and Ctrl-C (or
     # `kill -INT`) must still stop it.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,16 @@ import pytest
 
 from flow_manager_local.client import ApiClient
 from flow_manager_local.launch import flow_manager_command, free_port
-from tests.e2e.support import FLOW_FILES, flow_document, on_success, pipeline, task, unique
+from tests.e2e.support import (
+    FLOW_FILES,
+    flow_document,
+    on_success,
+    pipeline,
+    start,
+    task,
+    unique,
+    wait_for_task,
+)
 
 CLI_DEADLINE_SECONDS = 180.0
 
@@ -53,7 +64,7 @@ def test_run_executes_a_sample_flow_to_its_documented_outcome(path: Path, endpoi
     result = cli("run", str(path), "--json", endpoint=endpoint)
     # Then the exit code and the final execution are the documented ones
     assert result.returncode == code, result.stdout + result.stderr
-    report = json.loads(result.stdout[result.stdout.index("{") :])
+    report = json.loads(result.stdout)  # the JSON alone: progress went to stderr
     assert (report["status"], report["failed_task"]) == (status, failed_task)
 
 
@@ -186,3 +197,76 @@ def test_executions_lists_a_flows_executions(endpoint: str, api: ApiClient) -> N
     # Then that execution is listed
     assert result.returncode == 0, result.stderr
     assert any(line.startswith(execution_id) for line in result.stdout.splitlines())
+
+
+def slow_flow(flow_id: str, seconds: int = 20) -> dict[str, object]:
+    return flow_document(flow_id, [task("task1", sleep_seconds=seconds)])
+
+
+def test_run_json_prints_the_json_alone_on_stdout_and_progress_on_stderr(
+    endpoint: str, flow_file: Callable[[dict[str, object]], Path], api: ApiClient
+) -> None:
+    flow_id = unique("cli")
+    result = cli("run", str(flow_file(pipeline(flow_id))), "--json", endpoint=endpoint)
+    api.delete(f"/flows/{flow_id}", query={"force": "true"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "completed"
+    assert f"flow {flow_id} v1" in result.stderr.splitlines()
+
+
+def test_stop_stops_a_running_execution(
+    endpoint: str, create_flow: Callable[..., str], api: ApiClient
+) -> None:
+    # Given a running execution
+    flow_id = create_flow([task("task1", sleep_seconds=5)])
+    execution_id = start(api, flow_id)
+    wait_for_task(api, execution_id, "task1")
+    # When `flow-manager stop` is run on it
+    result = cli("stop", execution_id, endpoint=endpoint)
+    # Then it ends aborted
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"aborted  {flow_id}")
+
+
+def test_delete_deletes_a_flow(endpoint: str, api: ApiClient) -> None:
+    flow_id = unique("cli")
+    assert api.post("/flows", pipeline(flow_id)).status == 201
+    result = cli("delete", flow_id, endpoint=endpoint)
+    assert result.returncode == 0, result.stderr
+    assert api.get(f"/flows/{flow_id}").status == 404
+
+
+def test_ctrl_c_during_run_says_the_execution_goes_on_and_exits_130(
+    endpoint: str, flow_file: Callable[[dict[str, object]], Path], api: ApiClient
+) -> None:
+    # Given `flow-manager run` watching a long execution
+    flow_id = unique("cli")
+    command = [*flow_manager_command(), "run", str(flow_file(slow_flow(flow_id)))]
+    process = subprocess.Popen(
+        [*command, "--endpoint", endpoint],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        execution_id, watching = "", False
+        deadline = time.monotonic() + CLI_DEADLINE_SECONDS
+        while not watching and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("execution "):
+                execution_id = line.split()[1]
+            watching = line.startswith("task1 started")  # the watch has begun
+        # When Ctrl-C interrupts it
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=CLI_DEADLINE_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # Then it exits 130, naming the execution, which still runs, and how to stop it
+    assert process.returncode == 130, stderr
+    assert f"execution {execution_id} goes on" in stderr
+    assert f"flow-manager stop {execution_id}" in stderr
+    assert json.loads(api.get(f"/executions/{execution_id}").text)["status"] == "running"
+    api.delete(f"/flows/{flow_id}", query={"force": "true"})

@@ -62,12 +62,14 @@ def test_seed_000_executes_its_flow_by_id_and_reads_the_execution(api: ApiClient
 
 @pytest.mark.usefixtures("fresh")
 def test_seed_001_creates_executes_reads_and_deletes_through_its_routes(api: ApiClient) -> None:
-    # Given a flow created through /flow/create
-    assert api.post("/flow/create", SEED_002_FLOW).status == 201
+    # Given an execution prepared through /flow/create (tests/e2e/test_seed_clients.py
+    # replays seed 001's own bare, task_type'd bodies)
+    created = api.post("/flow/create", SEED_002_FLOW)
+    assert created.status == 200, created.error_line()
+    execution_id = json_body(created)["execution_id"]
     # When it is executed through /flow/execute and read through /flow/{id}/status
-    started = json_body(api.post("/flow/execute", {"flow_id": "flow123"}))
-    execution_id = started["execution_id"]
-    _finished(api, started)
+    assert api.post("/flow/execute", {"execution_id": execution_id}).status == 200
+    wait_for_end(api, execution_id)
     status = api.get(f"/flow/{execution_id}/status")
     deleted = api.delete(f"/flow/{execution_id}")
     # Then the status was readable, and after DELETE /flow/{id} it is gone

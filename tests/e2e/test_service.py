@@ -33,12 +33,19 @@ def test_health_answers_healthy(api: ApiClient) -> None:
 
 def test_task_catalog_lists_the_sample_kinds_and_the_seeds_aliases(api: ApiClient) -> None:
     # Given the template's catalog / When GET /tasks
-    tasks = json_body(api.get("/tasks"))["tasks"]
-    # Then every sample kind and every seed alias is there, each with a function ARN
-    kinds = {t["kind"]: t["function_arn"] for t in tasks}
-    expected = {"fetch_data", "process_data", "store_data", "task1", "task2", "task3"}
-    assert expected | {"extract", "transform", "load"} <= set(kinds)
+    catalog = json_body(api.get("/tasks"))
+    # Then every sample kind is there with a function ARN, and every seed alias names one
+    kinds = {t["kind"]: t["function_arn"] for t in catalog["tasks"]}
+    assert {"fetch_data", "process_data", "store_data", "print"} <= set(kinds)
     assert all(arn.startswith("arn:aws:lambda:") for arn in kinds.values())
+    assert catalog["aliases"] == {
+        "extract": "fetch_data",
+        "load": "store_data",
+        "task1": "fetch_data",
+        "task2": "process_data",
+        "task3": "store_data",
+        "transform": "process_data",
+    }
 
 
 def test_openapi_document_names_every_route_of_the_design(api: ApiClient) -> None:

@@ -44,7 +44,8 @@ def test_validate_lists_every_problem_and_exits_1(
     assert capsys.readouterr().err.splitlines() == [
         f"{bad}: invalid flow, 2 problems:",
         "  flow.start_task: unknown task 'tsak1' (did you mean 'task1'?)",
-        "  flow.conditions[0].target_task_success: unknown task 'task9' (did you mean 'task3'?)",
+        "  flow.conditions[0].target_task_success: condition 'condition_task1_result': "
+        "unknown task 'task9' (did you mean 'task3'?)",
     ]
 
 
@@ -208,3 +209,30 @@ def test_compile_warns_on_stderr_and_prints_the_machine_without_the_task(
     out = capsys.readouterr()
     assert "orphan" not in json.loads(out.out)["States"]
     assert out.err == f"{path}: warning: {ORPHAN}\n"
+
+
+# ---- the banner's CLI commands ----------------------------------------------------------
+
+
+def test_the_banner_names_the_endpoint_when_the_stack_is_not_on_the_default_port() -> None:
+    from flow_manager_local.stack import cli_command
+
+    assert cli_command("http://127.0.0.1:3100", "run x.json").endswith(
+        "run x.json --endpoint http://127.0.0.1:3100"
+    )
+
+
+def test_the_banner_needs_no_endpoint_on_the_default_port() -> None:
+    from flow_manager_local.stack import cli_command
+
+    assert "--endpoint" not in cli_command("http://127.0.0.1:3000", "run x.json")
+
+
+def test_the_banner_gives_the_clis_path_when_it_is_not_on_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flow_manager_local.stack import cli_command
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    command = cli_command("http://127.0.0.1:3000", "run x.json")
+    assert command.split()[0].endswith("/flow-manager")

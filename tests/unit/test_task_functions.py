@@ -155,6 +155,8 @@ EXPECTED: dict[str, Expect] = {
     ),
     "store_data.dry_run": Expect("success", check=lambda d: d["dry_run"] and d["count"] == 3),
     "store_data.no_records": Expect("failure", "no earlier task succeeded with data.records"),
+    "print": Expect("success", check=lambda d: d == {"message": "Hello from the flow"}),
+    "print.failure_rate": Expect("failure", "say_hello failed on purpose (failure_rate=1)"),
 }
 
 
@@ -189,6 +191,14 @@ def test_event_file_gives_its_expected_outcome(path: Path, request: pytest.Fixtu
     else:
         assert expected.error in answer["error"]
     assert expected.check(answer["data"])
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_failure_rate_one_fails_every_kind(kind: str, request: pytest.FixtureRequest) -> None:
+    table_for(kind, request)
+    answer = invoke(kind, demo_event(kind, {"failure_rate": 1}))
+    assert answer["status"] == "failure"
+    assert answer["error"] == f"my_{kind} failed on purpose (failure_rate=1)"
 
 
 # ---- demo parameters, every kind ---------------------------------------------------------
@@ -668,3 +678,10 @@ def test_importing_a_task_function_loads_no_boto3_or_urllib_request(kind: str) -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_each_kind_names_the_parameters_model_get_tasks_shows(kind: str) -> None:
+    from flow_manager.task_kinds import SAMPLE_KIND_INFO
+
+    assert APPS[kind].PARAMETERS is SAMPLE_KIND_INFO[kind].parameters

@@ -20,6 +20,8 @@ from flow_manager.tasks import (
     TaskFailure,
     TaskInput,
     apply_demo_parameters,
+    apply_failure_rate,
+    failure_draw,
     normalise_result,
     task_handler,
 )
@@ -383,3 +385,52 @@ def test_sdk_import_loads_neither_boto3_nor_powertools() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+# ---- failure_rate (seed 001) ------------------------------------------------------------
+
+
+def test_failure_rate_one_always_fails() -> None:
+    answer = run(_failing_at_rate, event(parameters={"failure_rate": 1}))
+    assert answer["status"] == "failure"
+    assert "failure_rate=1" in answer["error"]
+
+
+def test_failure_rate_zero_never_fails() -> None:
+    answers = [
+        run(_failing_at_rate, event(execution_id=f"e{i}", parameters={"failure_rate": 0}))
+        for i in range(20)
+    ]
+    assert {a["status"] for a in answers} == {"success"}
+
+
+def test_failure_rate_between_is_the_same_draw_for_the_same_execution_and_task() -> None:
+    first = run(_failing_at_rate, event(execution_id="e-7", parameters={"failure_rate": 0.5}))
+    again = run(_failing_at_rate, event(execution_id="e-7", parameters={"failure_rate": 0.5}))
+    assert first == again
+
+
+def test_failure_rate_between_fails_some_executions_and_not_others() -> None:
+    statuses = {
+        run(_failing_at_rate, event(execution_id=f"e{i}", parameters={"failure_rate": 0.5}))[
+            "status"
+        ]
+        for i in range(40)
+    }
+    assert statuses == {"success", "failure"}
+
+
+def test_failure_draw_is_within_zero_and_one() -> None:
+    assert all(0 <= failure_draw(f"e{i}", "t") < 1 for i in range(100))
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5, "0.5", True])
+def test_failure_rate_out_of_range_or_not_a_number_is_a_failure_saying_so(rate: Any) -> None:
+    answer = run(_failing_at_rate, event(parameters={"failure_rate": rate}))
+    assert answer["status"] == "failure"
+    assert "failure_rate must be a number from 0 to 1" in answer["error"]
+
+
+def _failing_at_rate(task: TaskInput) -> str:
+    apply_failure_rate(task)
+    return "worked"

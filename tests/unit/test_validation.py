@@ -63,7 +63,8 @@ def test_unknown_target_is_reported_with_a_suggestion() -> None:
     document = pipeline()
     document["flow"]["conditions"][1]["target_task_success"] = "taks3"
     assert problems_of(document) == [
-        "flow.conditions[1].target_task_success: unknown task 'taks3' (did you mean 'task3'?)"
+        "flow.conditions[1].target_task_success: condition 'condition_task2_result': "
+        "unknown task 'taks3' (did you mean 'task3'?)"
     ]
 
 
@@ -71,7 +72,8 @@ def test_unknown_field_is_reported_with_a_suggestion() -> None:
     document = pipeline()
     document["flow"]["tasks"][0]["descriptoin"] = "typo"
     assert problems_of(document) == [
-        "flow.tasks[0].descriptoin: unknown field 'descriptoin' (did you mean 'description'?)"
+        "flow.tasks[0].descriptoin: task 'task1': "
+        "unknown field 'descriptoin' (did you mean 'description'?)"
     ]
 
 
@@ -82,7 +84,7 @@ def test_every_problem_is_reported_at_once() -> None:
     document["flow"]["start_task"] = "tsak1"
     # Then both are reported together
     assert problems_of(document) == [
-        "flow.tasks[0].timeout_seconds: expected a whole number, got a string",
+        "flow.tasks[0].timeout_seconds: task 'task1': expected a whole number, got a string",
         "flow.start_task: unknown task 'tsak1' (did you mean 'task1'?)",
     ]
 
@@ -155,7 +157,8 @@ def test_source_task_must_exist() -> None:
     document = pipeline()
     document["flow"]["conditions"][1]["source_task"] = "task9"
     assert problems_of(document) == [
-        "flow.conditions[1].source_task: unknown task 'task9' (did you mean 'task3'?)"
+        "flow.conditions[1].source_task: condition 'condition_task2_result': "
+        "unknown task 'task9' (did you mean 'task3'?)"
     ]
 
 
@@ -165,8 +168,9 @@ def test_one_condition_per_source_task() -> None:
     extra["name"] = "second_opinion"
     document["flow"]["conditions"].append(extra)
     assert problems_of(document) == [
-        "flow.conditions[2].source_task: task 'task1' already has a condition "
-        "(flow.conditions[0]); a task has at most one"
+        "flow.conditions[2].source_task: condition 'second_opinion': task 'task1' already "
+        "has a condition (flow.conditions[0] (condition 'condition_task1_result')); "
+        "a task has at most one"
     ]
 
 
@@ -174,7 +178,8 @@ def test_outcome_is_success_or_failure() -> None:
     document = pipeline()
     document["flow"]["conditions"][0]["outcome"] = "sucess"
     assert problems_of(document) == [
-        "flow.conditions[0].outcome: input should be 'success' or 'failure', got \"sucess\""
+        "flow.conditions[0].outcome: condition 'condition_task1_result': "
+        "input should be 'success' or 'failure', got \"sucess\""
     ]
 
 
@@ -224,7 +229,7 @@ def test_cycle_is_reported_as_a_path() -> None:
     )
     # Then the edge that closes the loop is reported with the loop's path
     assert problems_of(document) == [
-        "flow.conditions[2].target_task_success: this makes a cycle: "
+        "flow.conditions[2].target_task_success: condition 'again': this makes a cycle: "
         "task1 → task2 → task3 → task1; a flow must not loop"
     ]
 
@@ -234,7 +239,8 @@ def test_task_kind_must_be_in_the_catalog() -> None:
     document["flow"]["tasks"][1]["function"] = "proces_data"
     (message,) = problems_of(document)
     assert message.startswith(
-        "flow.tasks[1].function: unknown task kind 'proces_data' (did you mean 'process_data'?)"
+        "flow.tasks[1].function: task 'task2': unknown task kind 'proces_data' "
+        "(did you mean 'process_data'?)"
     )
 
 
@@ -250,7 +256,8 @@ def test_task_timeout_is_between_1_and_900_seconds() -> None:
     document = pipeline()
     document["flow"]["tasks"][0]["timeout_seconds"] = 901
     assert problems_of(document) == [
-        "flow.tasks[0].timeout_seconds: input should be less than or equal to 900, got 901"
+        "flow.tasks[0].timeout_seconds: task 'task1': "
+        "input should be less than or equal to 900, got 901"
     ]
 
 
@@ -258,8 +265,10 @@ def test_retry_policy_fields_are_checked() -> None:
     document = pipeline()
     document["flow"]["tasks"][0]["retry"] = {"max_attempts": 0, "backoff": 2}
     assert problems_of(document) == [
-        "flow.tasks[0].retry.max_attempts: input should be greater than or equal to 1, got 0",
-        "flow.tasks[0].retry.backoff: unknown field 'backoff' (did you mean 'backoff_rate'?)",
+        "flow.tasks[0].retry.max_attempts: task 'task1': "
+        "input should be greater than or equal to 1, got 0",
+        "flow.tasks[0].retry.backoff: task 'task1': unknown field 'backoff' "
+        "(did you mean 'backoff_rate'?)",
     ]
 
 
@@ -330,7 +339,8 @@ def test_parameter_key_ending_in_dollar_is_refused_as_a_path() -> None:
     document["flow"]["tasks"][0]["parameters"] = {"role.$": "$$.Execution.RoleArn"}
     # When validated / Then it is refused at that key, saying why
     assert problems_of(document) == [
-        "flow.tasks[0].parameters.role.$: a parameter key must not end in '.$': Step "
+        "flow.tasks[0].parameters.role.$: task 'task1': a parameter key must not end in "
+        "'.$': Step "
         "Functions would evaluate 'role.$' as a path or intrinsic function; parameters "
         "are data (rename the key, e.g. 'role')"
     ]
@@ -378,3 +388,12 @@ def test_the_translator_and_validation_agree_on_the_resume_key() -> None:
     from flow_manager import translator, validation
 
     assert validation.RESUME_KEY == translator.RESUME_KEY
+
+
+def test_an_unknown_kind_lists_kinds_apart_from_aliases() -> None:
+    document = pipeline()
+    document["flow"]["tasks"][1]["function"] = "proces_data"
+    (message,) = problems_of(document)
+    assert "(kinds: fetch_data, print, process_data, store_data; aliases: extract (fetch_data)" in (
+        message
+    )

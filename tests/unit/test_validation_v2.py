@@ -70,7 +70,8 @@ def test_terminal_names_are_reserved(reserved: str) -> None:
 
 def test_a_misspelt_terminal_target_gets_a_did_you_mean() -> None:
     assert problems(flow([task("a")], [cond("a", "fial")])) == [
-        "flow.conditions[0].target_task_success: unknown task 'fial' (did you mean 'fail'?)"
+        "flow.conditions[0].target_task_success: condition 'after_a': "
+        "unknown task 'fial' (did you mean 'fail'?)"
     ]
 
 
@@ -85,7 +86,8 @@ def test_a_case_when_is_parsed_and_located_naming_its_condition() -> None:
 def test_a_case_target_must_exist() -> None:
     cases = [{"when": "data.x > 1", "target": "tsk2"}]
     assert problems(flow([task("a"), task("task2")], [cond("a", "task2", cases=cases)])) == [
-        "flow.conditions[0].cases[0].target: unknown task 'tsk2' (did you mean 'task2'?)"
+        "flow.conditions[0].cases[0].target: condition 'after_a': "
+        "unknown task 'tsk2' (did you mean 'task2'?)"
     ]
 
 
@@ -93,14 +95,16 @@ def test_a_case_target_can_make_a_cycle() -> None:
     cases = [{"when": "data.x > 1", "target": "a"}]
     found = problems(flow([task("a"), task("b")], [cond("a", "b"), cond("b", "end", cases=cases)]))
     assert found == [
-        "flow.conditions[1].cases[0].target: this makes a cycle: a → b → a; a flow must not loop"
+        "flow.conditions[1].cases[0].target: condition 'after_b': "
+        "this makes a cycle: a → b → a; a flow must not loop"
     ]
 
 
 def test_at_most_20_cases() -> None:
     cases = [{"when": "data.x > 1", "target": "end"}] * 21
     assert problems(flow([task("a")], [cond("a", "end", cases=cases)])) == [
-        "flow.conditions[0].cases: a condition has at most 20 cases, this one has 21"
+        "flow.conditions[0].cases: condition 'after_a': "
+        "a condition has at most 20 cases, this one has 21"
     ]
 
 
@@ -118,7 +122,7 @@ def test_a_wait_task_needs_exactly_one_of_its_fields() -> None:
 
 def test_until_is_an_rfc3339_timestamp() -> None:
     assert problems(flow([{"name": "w", "type": "wait", "until": "24.12.2026"}])) == [
-        "flow.tasks[0].until: '24.12.2026' is not an RFC 3339 timestamp such as "
+        "flow.tasks[0].until: task 'w': '24.12.2026' is not an RFC 3339 timestamp such as "
         "'2026-12-24T09:00:00Z'"
     ]
 
@@ -155,27 +159,28 @@ def test_for_each_is_a_path_and_max_concurrency_needs_it() -> None:
         "flow.tasks[0].max_concurrency: max_concurrency needs for_each (task 'a')"
     ]
     assert problems(flow([task("a", for_each="context.items", max_concurrency=41)])) == [
-        "flow.tasks[0].max_concurrency: input should be less than or equal to 40, got 41"
+        "flow.tasks[0].max_concurrency: task 'a': input should be less than or equal to 40, got 41"
     ]
 
 
 def test_a_task_timeout_is_still_at_most_900_seconds() -> None:
     assert problems(flow([task("a", timeout_seconds=901)])) == [
-        "flow.tasks[0].timeout_seconds: input should be less than or equal to 900, got 901"
+        "flow.tasks[0].timeout_seconds: task 'a': "
+        "input should be less than or equal to 900, got 901"
     ]
 
 
 def test_a_parallel_task_has_2_to_10_branches() -> None:
     assert problems(
         flow([{"name": "p", "type": "parallel", "branches": [branch("g", task("x"))]}])
-    ) == ["flow.tasks[0].branches: a parallel task has 2 to 10 branches, this one has 1"]
+    ) == ["flow.tasks[0].branches: task 'p': a parallel task has 2 to 10 branches, this one has 1"]
 
 
 def test_task_names_are_unique_across_branches() -> None:
     branches = [branch("g", task("a")), branch("h", task("y"))]
     assert problems(flow([{"name": "a", "type": "parallel", "branches": branches}])) == [
         "flow.tasks[0].branches[0].tasks[0].name: duplicate task name 'a' (also flow.tasks[0])",
-        "flow.tasks[0].branches[0].start_task: unknown task 'a'",
+        "flow.tasks[0].branches[0].start_task: branch 'g': unknown task 'a'",
     ]
 
 
@@ -187,7 +192,8 @@ def test_conditions_stay_in_their_branch() -> None:
         [cond("p", "after")],
     )
     assert problems(document) == [
-        "flow.tasks[0].branches[1].conditions[0].target_task_success: task 'after' is in "
+        "flow.tasks[0].branches[1].conditions[0].target_task_success: condition 'after_y': "
+        "task 'after' is in "
         "another branch or outside this one: conditions and their targets stay inside "
         "their own flow or branch"
     ]
@@ -241,7 +247,8 @@ def test_an_approval_needs_the_catalogs_internal_kind() -> None:
 
 def test_the_approval_kind_is_not_a_user_kind() -> None:
     assert problems(flow([{"name": "a", "function": "approval"}])) == [
-        'flow.tasks[0].function: \'approval\' is an internal kind: write "type": "approval" instead'
+        "flow.tasks[0].function: task 'a': "
+        '\'approval\' is an internal kind: write "type": "approval" instead'
     ]
 
 

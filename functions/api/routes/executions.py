@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from flow_manager.executions import ExecutionPage
 from flow_manager.reports import ExecutionReport, ExecutionStatus, ExecutionSummary
+from routes import examples
 from routes.params import IdempotencyKey, Limit, NextToken, StartBody
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import executions
@@ -42,7 +43,7 @@ metrics = Metrics()
 def start_execution(
     flow_id: str,
     idempotency_key: IdempotencyKey = None,
-    body: Annotated[StartBody | None, Body()] = None,
+    body: Annotated[StartBody | None, Body(openapi_examples=examples.START)] = None,
 ) -> Response[ExecutionSummary]:
     context = body.context if body is not None else {}
     started = executions().start(flow_id, context, idempotency_key)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flow_manager.flows import FlowDefinition, FlowPage, FlowResource, ValidationReport, etag
+from routes import examples
 from routes.params import FlowBody, IfMatch, Limit, NextToken
 from routes.responses import BODY_ERRORS, errors, json_response, ok
 from routes.services import flows
@@ -43,7 +44,7 @@ CREATE_RESPONSES = {
     responses=CREATE_RESPONSES,
 )
 def create_flow(
-    body: Annotated[FlowBody, Body()], strict: Strict = False
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW)], strict: Strict = False
 ) -> Response[FlowResource]:
     saved = flows().create(router.current_event.json_body, strict=strict)
     if saved.created:
@@ -63,7 +64,7 @@ def create_flow(
     responses={**ok(200, ValidationReport, "The verdict"), **errors(*BODY_ERRORS)},
 )
 def validate_flow(
-    body: Annotated[FlowBody, Body()], strict: Strict = False
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW)], strict: Strict = False
 ) -> Response[ValidationReport]:
     return json_response(200, flows().check(router.current_event.json_body, strict=strict))
 
@@ -118,7 +119,7 @@ def get_flow(flow_id: str) -> Response[FlowResource]:
 )
 def update_flow(
     flow_id: str,
-    body: Annotated[FlowBody, Body()],
+    body: Annotated[FlowBody, Body(openapi_examples=examples.FLOW_UPDATE)],
     if_match: IfMatch = None,
     strict: Strict = False,
 ) -> Response[FlowResource]:

@@ -60,14 +60,14 @@ def _exactly_one_wrapper(schema: dict[str, Any]) -> None:
 
 
 class FlowBody(BaseModel):
-    """`{"flow": {...}}`; seed 000's `{"flow_data": {"flow": {...}}}` is accepted too.
+    """`{"flow": {...}}`; `{"flow_data": {"flow": {...}}}` is accepted too.
     The body is at most 256 KiB of JSON text, nested at most 64 levels."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_exactly_one_wrapper)
 
     flow: SkipValidation[Flow] | None = None
     flow_data: SkipValidation[FlowDocument] | None = Field(
-        default=None, description='Seed 000\'s wrapper: {"flow_data": {"flow": {...}}}.'
+        default=None, description='Another wrapper of the flow: {"flow_data": {"flow": {...}}}.'
     )
 
 

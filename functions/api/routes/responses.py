@@ -33,6 +33,7 @@ STATUS_OF: dict[str, HTTPStatus] = {
     "ApprovalNotWaiting": HTTPStatus.CONFLICT,
     "ExecutionNotRetryable": HTTPStatus.CONFLICT,
     "ScheduleExists": HTTPStatus.CONFLICT,
+    "ExecutionAlreadyStarted": HTTPStatus.CONFLICT,
     "VersionConflict": HTTPStatus.PRECONDITION_FAILED,
     "PayloadTooLarge": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "UnsupportedMediaType": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,

@@ -16,7 +16,7 @@ from flow_manager.errors import InvalidCatalog
 
 Catalog = Mapping[str, str]
 
-SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data")
+SAMPLE_KINDS: tuple[str, ...] = ("fetch_data", "process_data", "store_data", "print")
 APPROVAL_KIND = "approval"
 """Internal kind (not a user's): the function that records an approval's task token."""
 ALIASES: Mapping[str, str] = {
@@ -27,6 +27,25 @@ ALIASES: Mapping[str, str] = {
     "transform": "process_data",
     "load": "store_data",
 }
+
+
+def describe(catalog: Catalog, limit: int = 12) -> str:
+    """`kinds: a, b; aliases: x (of a), ...`: the catalog for an error message, kinds
+    apart from the aliases that name them (GET /tasks lists them the same way)."""
+    aliases = {
+        name: kind
+        for name, kind in ALIASES.items()
+        if name in catalog and catalog.get(kind) == catalog[name]
+    }
+    kinds = sorted(k for k in user_kinds(catalog) if k not in aliases)
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+    text = f"kinds: {listed(kinds)}"
+    if aliases:
+        text += f"; aliases: {listed([f'{a} ({k})' for a, k in sorted(aliases.items())])}"
+    return text
 
 
 def logical_id(kind: str) -> str:

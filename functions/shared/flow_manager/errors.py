@@ -111,6 +111,17 @@ class ExecutionNotRunning(FlowManagerError):
         )
 
 
+class ExecutionAlreadyStarted(FlowManagerError):
+    """A prepared execution (seed 001's /flow/create) is started once."""
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(
+            f"execution '{execution_id}' was already started; create a new one to run again",
+            [],
+            "ExecutionAlreadyStarted",
+        )
+
+
 class IdempotencyKeyReused(FlowManagerError):
     """The same Idempotency-Key came with a different request."""
 

@@ -13,6 +13,14 @@ Step Functions keeps the context in the state (`{"context", "results"}`) and sen
 in every task's payload, and either must stay under 256 KiB (States.DataLimitExceeded
 cannot be caught). `context_room` is that limit for the flow's first task; every start
 route (start, the seeds' run routes) passes through `start`.
+
+A *prepared* execution (POST /flow/create) is the same index item with the input it
+will start with (`prepared_input`) and its version pinned, and no Step Functions
+execution yet: the seeds' status route shows it as `created`; our own routes answer
+404 until it starts (Step Functions is their source of truth, and it knows nothing
+yet). Starting it is `StartExecution` under its id, so Step Functions' name
+uniqueness makes a second start impossible (409 ExecutionAlreadyStarted). Deleting the
+flow deletes its execution index, prepared items included.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from pydantic import BaseModel, Field
 from flow_manager.aws import ATTEMPT_WORST_SECONDS, remaining
 from flow_manager.engine import ExecutionExists
 from flow_manager.errors import (
+    ExecutionAlreadyStarted,
     ExecutionNotFound,
     ExecutionNotRunning,
     IdempotencyKeyReused,
@@ -129,11 +138,34 @@ class Executions:
         """Start the flow's current version with `context` as the execution's input."""
         check_context(context)
         _check_key(idempotency_key)
+        record = self._new_record(flow_id, context, idempotency_key)
+        existing = self.store.put_execution(record)
+        if existing is not None:
+            if existing.request_hash != record.request_hash or existing.flow_id != flow_id:
+                raise IdempotencyKeyReused(idempotency_key or record.execution_id)
+            record = existing  # a retry runs what the first request pinned
+        new = True
+        try:
+            self.engine.start(
+                record.state_machine_version_arn,
+                record.execution_id,
+                _input_json(context),
+            )
+        except ExecutionExists:
+            new = False
+        described = self.engine.describe(record.execution_arn) or {}
+        return Started(self._summary(record, described), new=new and existing is None)
+
+    def _new_record(
+        self,
+        flow_id: str,
+        context: object,
+        idempotency_key: str | None,
+        prepared: bool = False,
+    ) -> ExecutionRecord:
         head = self.flows.head(flow_id)
         self._check_demo(head, context)
-        execution_input = json.dumps(
-            context, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        execution_input = _input_json(context)
         request_hash = hashlib.sha256(execution_input.encode()).hexdigest()
         if idempotency_key is None:
             execution_id = str(uuid.uuid4())
@@ -144,7 +176,7 @@ class Executions:
             execution_id = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, seed))
         self._check_room(head, execution_id, context)
         state_machine_arn = head.state_machine_arn or self.engine.state_machine_arn(flow_id)
-        record = ExecutionRecord(
+        return ExecutionRecord(
             execution_id=execution_id,
             flow_id=flow_id,
             flow_version=head.current_version,
@@ -154,19 +186,52 @@ class Executions:
             request_hash=request_hash,
             created_at=iso(self.flows.clock()) or "",
             idempotency_key=idempotency_key,
+            prepared_input=execution_input if prepared else None,
         )
-        existing = self.store.put_execution(record)
-        if existing is not None:
-            if existing.request_hash != request_hash or existing.flow_id != flow_id:
-                raise IdempotencyKeyReused(idempotency_key or execution_id)
-            record = existing  # a retry runs what the first request pinned
-        new = True
+
+    # ---- prepared executions (seed 001: create now, execute later) -------------------
+
+    def prepare(self, flow_id: str, context: object) -> ExecutionRecord:
+        """Index an execution of the flow's current version without starting it: the
+        version and the input are pinned now, `start_prepared` starts exactly that."""
+        check_context(context)
+        record = self._new_record(flow_id, context, None, prepared=True)
+        self.store.put_execution(record)  # a fresh uuid4: never taken
+        return record
+
+    def start_prepared(self, execution_id: str) -> ExecutionReport:
+        """Start a prepared execution; ExecutionAlreadyStarted if it ran (or runs)."""
+        record = self._record(execution_id)
+        if record.prepared_input is None or self.engine.describe(record.execution_arn):
+            raise ExecutionAlreadyStarted(execution_id)
         try:
-            self.engine.start(record.state_machine_version_arn, execution_id, execution_input)
-        except ExecutionExists:
-            new = False
-        described = self.engine.describe(record.execution_arn) or {}
-        return Started(self._summary(record, described), new=new and existing is None)
+            self.engine.start(record.state_machine_version_arn, execution_id, record.prepared_input)
+        except ExecutionExists:  # a concurrent request started it first
+            raise ExecutionAlreadyStarted(execution_id) from None
+        return self.get(execution_id)
+
+    def progress(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionReport | None]:
+        """The execution's record and its report; no report while it is only prepared."""
+        record = self._record(execution_id)
+        described = self.engine.describe(record.execution_arn)
+        if described is None:
+            if record.prepared_input is not None:
+                return record, None
+            raise ExecutionNotFound(execution_id)  # indexed, but the start never happened
+        # The outline without data (every state exit carries the whole state), and the
+        # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
+        events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
+        events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
+        flow = self.flow_of(record)
+        report = build_report(
+            self._summary(record, described), described, list(events.values()), flow
+        )
+        bucket = self.flows.settings.results_bucket
+        if bucket:
+            from flow_manager.results_store import ResultsStore
+
+            report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
+        return record, report
 
     def launch(self, record: ExecutionRecord, execution_input: str) -> Started:
         """Index `record` and start it with `execution_input`, safely repeated: an id
@@ -232,23 +297,9 @@ class Executions:
     # ---- read ------------------------------------------------------------------------
 
     def get(self, execution_id: str) -> ExecutionReport:
-        record = self._record(execution_id)
-        described = self.engine.describe(record.execution_arn)
-        if described is None:  # indexed, but the start never happened
+        _, report = self.progress(execution_id)
+        if report is None:  # prepared, not started: only the seeds' routes show it
             raise ExecutionNotFound(execution_id)
-        # The outline without data (every state exit carries the whole state), and the
-        # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
-        events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
-        events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
-        flow = self.flow_of(record)
-        report = build_report(
-            self._summary(record, described), described, list(events.values()), flow
-        )
-        bucket = self.flows.settings.results_bucket
-        if bucket:
-            from flow_manager.results_store import ResultsStore
-
-            report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
         return report
 
     def flow_of(self, record: ExecutionRecord) -> Flow | None:
@@ -391,6 +442,10 @@ class Executions:
             retry_of=record.retry_of,
             retries=list(record.retries),
         )
+
+
+def _input_json(context: object) -> str:
+    return json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _check_key(key: str | None) -> None:

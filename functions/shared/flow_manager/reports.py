@@ -99,7 +99,7 @@ class WaitingFor(BaseModel):
 
 
 class ExecutionReport(ExecutionSummary):
-    """Seed 000's execution, extended: every task's result, timing and attempts."""
+    """An execution: its status, path, and every task's result, timing and attempts."""
 
     current_task: str | None = None
     waiting_for: WaitingFor | None = Field(

@@ -120,6 +120,10 @@ class ExecutionRecord:
     idempotency_key: str | None = None
     retry_of: str | None = None  # the execution this one retries
     retries: tuple[str, ...] = ()  # executions that retry this one, oldest first
+    # A prepared execution (seed 001's POST /flow/create): indexed with the input it
+    # will start with, not started. Step Functions refuses a second execution of the
+    # same name, so starting it twice cannot happen, whoever asks.
+    prepared_input: str | None = None
 
 
 class FlowStore:
@@ -599,6 +603,8 @@ def _execution_item(record: ExecutionRecord) -> Item:
         item["idempotency_key"] = _s(record.idempotency_key)
     if record.retry_of is not None:
         item["retry_of"] = _s(record.retry_of)
+    if record.prepared_input is not None:
+        item["prepared_input"] = _s(record.prepared_input)
     return item
 
 
@@ -615,4 +621,5 @@ def _execution(item: Mapping[str, Any]) -> ExecutionRecord:
         idempotency_key=_str(item, "idempotency_key"),
         retry_of=_str(item, "retry_of"),
         retries=tuple(v["S"] for v in item.get("retries", {}).get("L", []) if "S" in v),
+        prepared_input=_str(item, "prepared_input"),
     )

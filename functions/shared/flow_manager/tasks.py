@@ -48,6 +48,7 @@ turns them into keys).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -72,9 +73,11 @@ __all__ = [
     "TaskFailure",
     "TaskInput",
     "apply_demo_parameters",
+    "apply_failure_rate",
     "demo_settings",
     "demo_switch_problem",
     "demo_switches_enabled",
+    "failure_draw",
     "normalise_result",
     "task_handler",
 ]
@@ -556,3 +559,26 @@ def _closest(word: str, candidates: tuple[str, ...]) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# ---- failure_rate (seed 001's tasks) ------------------------------------------------
+
+
+def failure_draw(execution_id: str, task_name: str) -> float:
+    """A number in [0, 1) fixed by the execution and the task: the same execution
+    draws the same again (a retried attempt, a replayed test), another one anew."""
+    digest = hashlib.sha256(f"{execution_id}\n{task_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def apply_failure_rate(task: TaskInput) -> None:
+    """`parameters.failure_rate` (0..1): fail with that probability. 1 always fails, 0
+    (or absent) never; in between the draw is `failure_draw(execution id, task name)`,
+    so an execution's outcome is reproducible."""
+    rate = task.parameters.get("failure_rate")
+    if rate is None:
+        return
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise TaskFailure(f"parameters.failure_rate must be a number from 0 to 1, got {rate!r}")
+    if rate > 0 and failure_draw(task.execution_id, task.task) < rate:
+        raise TaskFailure(f"{task.task} failed on purpose (failure_rate={rate})")

@@ -20,8 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from flow_manager.catalog import Catalog
+from flow_manager.catalog import describe as describe_catalog
 from flow_manager.errors import InvalidContext, InvalidFlow, Problem
 from flow_manager.expressions import ExpressionError, parse, parse_path
+from flow_manager.locations import with_names
 from flow_manager.model import (
     APPROVAL_KIND,
     MAX_BRANCHES,
@@ -78,8 +80,8 @@ def check_flow(document: object, catalog: Catalog, *, strict: bool = False) -> V
     if strict:
         problems += warnings
     if problems:
-        raise InvalidFlow(_unique(problems))
-    return Validated(Flow.model_validate(flow_raw), tuple(_unique(warnings)))
+        raise InvalidFlow(with_names(_unique(problems), document))
+    return Validated(Flow.model_validate(flow_raw), tuple(with_names(_unique(warnings), document)))
 
 
 def check_context(context: object) -> None:
@@ -602,12 +604,12 @@ def _catalog_problems(
     if not isinstance(kind, str) or kind in catalog:
         return []
     known = sorted(k for k in catalog if k != APPROVAL_KIND)
-    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     hint = "" if function is not None else "; set 'function' to one of the catalog's kinds"
     return [
         Problem(
             f"{at}.{field}",
-            f"unknown task kind '{kind}'{did_you_mean(kind, known)}{hint} (known: {listed})",
+            f"unknown task kind '{kind}'{did_you_mean(kind, known)}{hint} "
+            f"({describe_catalog(catalog)})",
         )
     ]
 

@@ -33,7 +33,8 @@ the URL is refused, or it answers 4xx or something that is not JSON records. Rai
 `retry` policy applies.
 
 Demo parameters (also accepted as `context.demo.<task name>`), see
-functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`.
+functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`; and seed
+001's `failure_rate` (0..1).
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from flow_manager.tasks import TaskFailure, TaskInput, apply_demo_parameters, task_handler
+from flow_manager.task_kinds import FetchDataParameters
+from flow_manager.tasks import (
+    TaskFailure,
+    TaskInput,
+    apply_demo_parameters,
+    apply_failure_rate,
+    task_handler,
+)
 
 if TYPE_CHECKING:
     from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -71,9 +79,14 @@ class SourceUnavailable(Exception):
     """The URL could not be read now (network, timeout, 5xx): worth retrying."""
 
 
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = FetchDataParameters
+
+
 @task_handler
 def lambda_handler(task: TaskInput) -> dict[str, Any]:
     apply_demo_parameters(task)
+    apply_failure_rate(task)
     params = task.parameters
     if "records" in params:
         return _answer("parameters", _records(params["records"], "parameters.records"), params)

@@ -17,7 +17,8 @@ per `category`. Fails when there is nothing to process or no record is valid (th
 data then holds the rejections).
 
 Demo parameters (also accepted as `context.demo.<task name>`), see
-functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`.
+functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`; and seed
+001's `failure_rate` (0..1).
 """
 
 from __future__ import annotations
@@ -26,12 +27,23 @@ import hashlib
 import json
 from typing import Any, TypeGuard
 
-from flow_manager.tasks import TaskFailure, TaskInput, apply_demo_parameters, task_handler
+from flow_manager.task_kinds import ProcessDataParameters
+from flow_manager.tasks import (
+    TaskFailure,
+    TaskInput,
+    apply_demo_parameters,
+    apply_failure_rate,
+    task_handler,
+)
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = ProcessDataParameters
 
 
 @task_handler
 def lambda_handler(task: TaskInput) -> dict[str, Any]:
     apply_demo_parameters(task)
+    apply_failure_rate(task)
     params = task.parameters
     source_task, records = task.upstream("records", params.get("source_task"))
     if not isinstance(records, list):

@@ -21,7 +21,8 @@ sort keys written. Fails when there are no records or DynamoDB rejects a record
 and when DATA_TABLE is not set (a deployment error).
 
 Demo parameters (also accepted as `context.demo.<task name>`), see
-functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`.
+functions/tasks/README.md: `fail`, `raise`, `fail_attempts`, `sleep_seconds`; and seed
+001's `failure_rate` (0..1).
 """
 
 from __future__ import annotations
@@ -32,14 +33,26 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flow_manager.tasks import TaskFailure, TaskInput, apply_demo_parameters, task_handler
+from flow_manager.task_kinds import StoreDataParameters
+from flow_manager.tasks import (
+    TaskFailure,
+    TaskInput,
+    apply_demo_parameters,
+    apply_failure_rate,
+    task_handler,
+)
 
 TABLE_VARIABLE = "DATA_TABLE"
+
+
+# Its parameters as GET /tasks shows them (flow_manager.task_kinds).
+PARAMETERS = StoreDataParameters
 
 
 @task_handler
 def lambda_handler(task: TaskInput) -> dict[str, Any]:
     apply_demo_parameters(task)
+    apply_failure_rate(task)
     params = task.parameters
     if "records" in params:
         source_task, records = "parameters", params["records"]

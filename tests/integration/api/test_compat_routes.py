@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from flow_manager.flows import FlowResource
 from tests.integration.api.conftest import Api
 from tests.integration.api.samples import chain, renamed
 from tests.support.seeds import seed_request
@@ -124,10 +127,110 @@ def test_a_run_with_an_invalid_inline_flow_lists_its_problems(api: Api) -> None:
     assert answer.body["error"]["details"][0]["location"] == "flow.start_task"
 
 
-def test_seed_001_creates_with_flow_create(api: Api) -> None:
+def bare_seed_001_flow(flow_id: str = "flow123") -> dict[str, Any]:
+    """Seed 001's client body: the flow itself, tasks typed with task_type."""
+    flow = chain(flow_id)
+    flow["tasks"] = [
+        {"name": "task1", "task_type": "fetch_data", "parameters": {"failure_rate": 0}},
+        {"name": "task2", "task_type": "print", "parameters": {"message": "hello"}},
+        {"name": "task3", "task_type": "store_data"},
+    ]
+    return flow
+
+
+def test_seed_001_flow_create_stores_the_bare_flow_and_prepares_an_execution(api: Api) -> None:
+    # When seed 001's client posts its bare flow to /flow/create
+    answer = api.request("POST", "/flow/create", bare_seed_001_flow())
+    # Then the flow is stored and an execution is prepared, not started
+    assert answer.status == 200, answer.text
+    assert answer.body["status"] == "created"
+    assert answer.body["message"] == "Flow created successfully"
+    assert answer.body["flow_name"] == chain("flow123")["name"]
+    assert api.request("GET", "/flows/flow123").body["tasks"] == ["task1", "task2", "task3"]
+    status = api.request("GET", f"/flow/{answer.body['execution_id']}/status")
+    assert (status.status, status.body["status"]) == (200, "created")
+    assert status.body["completed_tasks"] == []
+
+
+def test_seed_001_flow_create_accepts_our_flow_wrapper_too(api: Api) -> None:
     answer = api.request("POST", "/flow/create", {"flow": chain("flow123")})
-    assert answer.status == 201
-    assert api.request("GET", "/flows/flow123").status == 200
+    assert (answer.status, answer.body["status"]) == (200, "created")
+
+
+def test_seed_001_a_prepared_execution_runs_when_executed_by_id(api: Api) -> None:
+    # Given a prepared execution
+    created = api.request("POST", "/flow/create", bare_seed_001_flow()).body
+    # When seed 001's client executes it by id
+    answer = api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    # Then it started and its state reads in seed 001's shape
+    assert answer.status == 200, answer.text
+    assert answer.body["execution_id"] == created["execution_id"]
+    assert answer.body["flow_name"] == created["flow_name"]
+    assert set(answer.body) >= {
+        "status",
+        "current_task",
+        "completed_tasks",
+        "started_at",
+        "ended_at",
+        "task_results",
+    }
+    api.wait(created["execution_id"])
+    status = api.request("GET", f"/flow/{created['execution_id']}/status").body
+    assert status["status"] == "completed", status
+    assert status["completed_tasks"] == ["task1", "task2", "task3"]
+    assert status["task_results"]["task2"]["data"] == {"message": "hello"}
+
+
+def test_seed_001_executing_a_prepared_execution_twice_is_a_conflict(api: Api) -> None:
+    created = api.request("POST", "/flow/create", bare_seed_001_flow()).body
+    api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    again = api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    assert again.status == 409
+    assert again.body["error"]["code"] == "ExecutionAlreadyStarted"
+
+
+def test_seed_001_executing_an_unknown_execution_id_is_not_found(api: Api) -> None:
+    answer = api.request(
+        "POST", "/flow/execute", {"execution_id": "00000000-0000-4000-8000-000000000000"}
+    )
+    assert (answer.status, answer.body["error"]["code"]) == (404, "ExecutionNotFound")
+
+
+def test_seed_001_a_failure_rate_of_one_fails_the_task(api: Api) -> None:
+    flow = bare_seed_001_flow()
+    flow["tasks"][0]["parameters"] = {"failure_rate": 1}
+    created = api.request("POST", "/flow/create", flow).body
+    api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    api.wait(created["execution_id"])
+    status = api.request("GET", f"/flow/{created['execution_id']}/status").body
+    assert (status["status"], status["failed_task"]) == ("failed", "task1")
+    assert "failure_rate=1" in status["task_results"]["task1"]["error"]
+
+
+def test_seed_003_runs_a_bare_flow_and_answers_its_history(api: Api) -> None:
+    # When seed 003's client posts its flow without the "flow" wrapper
+    flow = seed_request("003_flow_execute")["flow"]
+    answer = api.request("POST", "/flow/execute", flow)
+    # Then it ran, with seed 003's message and history beside ours
+    assert answer.status == 200, answer.text
+    assert answer.body["message"] == "Flow 'Data processing flow' executed successfully."
+    assert [h["task"] for h in answer.body["history"]] == ["task1", "task2", "task3"]
+    assert set(answer.body["history"][0]) == {"task", "status", "data", "error"}
+    assert answer.body["execution_history"]["task3"]["status"] == "success"
+
+
+def test_seed_003_run_sample_runs_the_sample_flow(api: Api) -> None:
+    answer = api.request("POST", "/flow/run-sample")
+    assert answer.status == 200, answer.text
+    assert answer.body["message"] == "Sample flow executed."
+    assert answer.body["flow_id"] == "sample_flow"
+    assert set(answer.body["execution_history"]) == {"task1", "task2", "task3"}
+
+
+def test_an_unknown_body_on_flow_execute_is_a_located_422(api: Api) -> None:
+    answer = api.request("POST", "/flow/execute", {"colour": "blue"})
+    assert answer.status == 422
+    assert answer.body["error"]["details"][0]["location"] == "body"
 
 
 def test_seed_001_reads_an_execution_with_flow_status(api: Api) -> None:
@@ -143,7 +246,7 @@ def test_seed_001_deletes_an_execution_record(api: Api) -> None:
     execution_id = run.body["execution_id"]
     answer = api.request("DELETE", f"/flow/{execution_id}")
     assert answer.status == 200
-    assert answer.body["execution_id"] == execution_id
+    assert answer.body["message"] == f"Flow execution {execution_id} deleted successfully"
     assert api.request("GET", f"/flow/{execution_id}/status").status == 404
 
 
@@ -157,3 +260,29 @@ def test_seed_000_health_check(api: Api) -> None:
     assert answer.status == 200
     assert answer.body["status"] == "healthy"
     assert answer.body["service"] == "Flow Manager"
+
+
+@pytest.mark.skipif(
+    "warnings" not in FlowResource.model_fields,
+    reason="unreachable tasks are errors, not warnings, before the hardening issue",
+)
+@pytest.mark.parametrize("path", ["/flow/create", "/flow/execute"])
+def test_a_compat_answer_carries_the_flows_warnings(api: Api, path: str) -> None:
+    # Given a bare flow with a task no condition leads to
+    flow = bare_seed_001_flow()
+    flow["tasks"].append({"name": "orphan", "task_type": "print"})
+    # When a compat route accepts it
+    answer = api.request("POST", path, flow)
+    # Then the answer lists the unreachable task as a warning
+    assert answer.status == 200, answer.text
+    assert any("orphan" in w["message"] for w in answer.body["warnings"]), answer.body
+
+
+def test_deleting_the_flow_forgets_its_prepared_executions(api: Api) -> None:
+    # Given a prepared execution of a flow
+    created = api.request("POST", "/flow/create", bare_seed_001_flow()).body
+    # When the flow is deleted
+    assert api.request("DELETE", "/flows/flow123").status == 204
+    # Then the prepared execution is gone with it, rather than starting on nothing
+    answer = api.request("POST", "/flow/execute", {"execution_id": created["execution_id"]})
+    assert answer.status == 404, answer.text

@@ -304,7 +304,19 @@ def test_the_catalog_lists_every_task_kind_with_its_function(api: Api) -> None:
     assert answer.status == 200
     kinds = {t["kind"]: t["function_arn"] for t in answer.body["tasks"]}
     assert kinds["fetch_data"].endswith(":function:flow-manager-fetch_data")
-    assert kinds["task1"] == kinds["fetch_data"]
+    assert "task1" not in kinds  # an alias, listed as one
+    assert answer.body["aliases"]["task1"] == "fetch_data"
+
+
+def test_the_catalog_gives_each_kind_its_aliases_description_and_parameters(api: Api) -> None:
+    tasks = {t["kind"]: t for t in api.request("GET", "/tasks").body["tasks"]}
+    fetch = tasks["fetch_data"]
+    assert fetch["aliases"] == ["extract", "task1"]
+    assert fetch["description"]
+    assert {"records", "url", "count", "failure_rate", "fail"} <= set(
+        fetch["parameters"]["properties"]
+    )
+    assert tasks["print"]["parameters"]["properties"]["message"]["anyOf"][0] == {"type": "string"}
 
 
 def test_a_flow_id_too_long_for_the_deployments_state_machine_names_is_invalid(
