@@ -221,3 +221,80 @@ def test_a_task_the_state_limit_stopped_is_reported_failed_not_running(sfn: SfnH
     assert result.error.startswith("States.DataLimitExceeded")
     assert result.finished_at is not None
     assert (report.status, report.failed_task, report.current_task) == ("failed", "t000", None)
+
+
+# ---- a for_each over a large result --------------------------------------------------------
+
+RECORDS = [{"id": f"r{i:02d}", "pad": "p" * 40} for i in range(40)]  # ~2.5 KiB
+
+
+def records(count: int) -> Any:
+    @task_handler
+    def producer(task: TaskInput) -> dict[str, Any]:
+        return {"records": RECORDS * count, "blob": "x" * 400, "n": 40 * count}
+
+    return producer
+
+
+def item_id(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"status": "success", "data": event["item"]["id"], "error": None}
+
+
+def load_then_fan_out() -> Flow:
+    return Flow.model_validate(
+        {
+            "id": "fanout",
+            "name": "Fan out",
+            "start_task": "load",
+            "tasks": [
+                {"name": "load", "function": "producer"},
+                {"name": "each", "function": "item_id", "for_each": "results.load.data.records"},
+            ],
+            "conditions": [
+                {
+                    "name": "loaded",
+                    "source_task": "load",
+                    "outcome": "success",
+                    "target_task_success": "each",
+                    "target_task_failure": "end",
+                }
+            ],
+        }
+    )
+
+
+def test_an_array_a_later_for_each_iterates_stays_in_the_state_and_every_item_runs(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given a task returning 40 records (well over the inline threshold) and a large blob,
+    # and a for_each over its records
+    sfn.register("producer", records(1))
+    sfn.register("item_id", item_id)
+    flow = load_then_fan_out()
+    # When the flow runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then every record was iterated, in order
+    assert (run.status, run.error) == ("SUCCEEDED", None)
+    assert run.output["results"]["each"]["data"] == [r["id"] for r in RECORDS]
+    # And the records stayed in the state while the blob went to the bucket
+    data = run.state_output("load")["results"]["load"]["data"]
+    assert data["records"] == RECORDS
+    assert data["blob"]["$ref"].endswith("/load/0.json#/blob")
+
+
+def test_an_array_over_the_for_each_inline_limit_fails_the_for_each_saying_why(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given records larger than the 32 KiB a for_each reads from the state
+    sfn.register("producer", records(16))
+    sfn.register("item_id", item_id)
+    flow = load_then_fan_out()
+    # When the flow runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then the for_each fails without running an item, and its error names the limit
+    assert run.status == "FAILED"
+    each = run.state_output("each has no items")["results"]["each"]
+    assert each["status"] == "failure"
+    assert "results.load.data.records is missing or not an array" in each["error"]
+    assert "32 KiB" in each["error"]
+    assert [i.function_name for i in run.task_events] == ["producer"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flow_manager.results_store import (
+    FOR_EACH_INLINE_BYTES,
     INLINE_DATA_BYTES,
     Reference,
     pick,
@@ -36,6 +37,47 @@ def test_large_data_keeps_its_small_values_and_refers_to_the_large_ones() -> Non
     assert {k: kept[k] for k in ("count", "ok", "name")} == {"count": 3, "ok": True, "name": "n"}
     assert kept["rows"]["$ref"] == f"s3://{BUCKET}/flow1/exec-1/task1/0.json#/rows"
     assert kept["rows"]["bytes"] > INLINE_DATA_BYTES
+
+
+def test_a_value_a_for_each_iterates_stays_inline_beside_references() -> None:
+    # Given large data whose "records" a later for_each iterates, and another large value
+    records = [{"id": f"r{i}", "value": i} for i in range(50)]
+    data: dict[str, Any] = {"records": records, "blob": "x" * 500, "n": 50}
+    # When its skeleton is made keeping "/records"
+    kept = skeleton(data, BUCKET, KEY, ["/records"])
+    # Then the records stay as they are, the blob is a reference, the scalar stays
+    assert kept is not None
+    assert kept["records"] == records
+    assert kept["blob"]["$ref"].endswith("#/blob")
+    assert kept["n"] == 50
+    assert list(kept) == ["records", "blob", "n"]
+
+
+def test_a_kept_value_over_the_for_each_limit_is_a_reference() -> None:
+    # Given records larger than the for_each inline limit
+    records = ["r" * 100] * (FOR_EACH_INLINE_BYTES // 100)
+    # When its skeleton is made keeping "/records"
+    kept = skeleton({"records": records}, BUCKET, KEY, ["/records"])
+    # Then the records are offloaded like any large value
+    assert kept is not None
+    assert kept["records"]["$ref"].endswith("#/records")
+
+
+def test_whole_data_a_for_each_iterates_stays_whole() -> None:
+    # Given a large list as the whole data, iterated by a later for_each ("")
+    data = list(range(500))
+    # When its skeleton is made keeping ""
+    # Then there is none: the list stays in the state
+    assert skeleton(data, BUCKET, KEY, [""]) is None
+
+
+def test_a_kept_key_is_matched_as_a_json_pointer() -> None:
+    # Given a key with "/" and "~", kept through its escaped pointer
+    data = {"a/b~c": list(range(100))}
+    # When its skeleton is made keeping "/a~1b~0c"
+    kept = skeleton(data, BUCKET, KEY, ["/a~1b~0c"])
+    # Then the value stays inline
+    assert kept == data
 
 
 def test_large_data_that_is_not_an_object_is_one_reference() -> None:

@@ -349,6 +349,9 @@ class TaskEvent(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     context: Any = None
     results: dict[str, Any] = Field(default_factory=dict)
+    # JSON pointers into this task's data that a later for_each iterates: kept in the
+    # state rather than offloaded (results_store.skeleton).
+    keep_inline: list[str] = Field(default_factory=list)
 
 
 class TaskResult(BaseModel):

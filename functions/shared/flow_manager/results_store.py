@@ -10,7 +10,12 @@ a *skeleton* in the state:
 - otherwise, when `data` is an object, its scalars and short values (each at most
   INLINE_VALUE_BYTES) stay, so conditions can still test them, and every other value is
   replaced by a reference; a skeleton larger than MAX_SKELETON_BYTES (many keys) and a
-  large `data` that is not an object become one reference.
+  large `data` that is not an object become one reference;
+- except what a later `for_each` iterates: the state machine names it in the task's
+  event (`keep_inline`, JSON pointers: "" for all of `data`, "/records" for a key), and
+  it stays inline up to FOR_EACH_INLINE_BYTES, because a Map state's ItemsPath reads
+  the state and cannot follow a reference. A larger one is offloaded like any other
+  value, and the for_each fails with an error that names the limit.
 
 A reference is `{"$ref": "s3://<bucket>/<key>#<JSON pointer>", "bytes": <size>}`: the
 pointer names the value inside the stored `data` (`#` alone: all of it), `bytes` is the
@@ -32,7 +37,7 @@ threshold would not (500 x 1 KiB is 500 KiB). boto3 is imported on first use onl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 INLINE_DATA_BYTES = 256
 INLINE_VALUE_BYTES = 64
 MAX_SKELETON_BYTES = 1024
+FOR_EACH_INLINE_BYTES = 32 * 1024  # per task result, all kept values together
 REF_KEY = "$ref"
 SIZE_KEY = "bytes"
 SCHEME = "s3://"
@@ -115,23 +121,31 @@ def references(data: Any, bucket: str | None, prefix: str) -> list[tuple[str | N
     return found
 
 
-def skeleton(data: Any, bucket: str, key: str) -> Any | None:
+def skeleton(data: Any, bucket: str, key: str, keep: Collection[str] = ()) -> Any | None:
     """What the state keeps of `data` stored at `key`, or None when `data` is small
-    enough to stay whole."""
+    enough to stay whole. `keep`: JSON pointers of values a later for_each iterates."""
     size = json_size(data)
-    if size <= INLINE_DATA_BYTES:
+    if size <= INLINE_DATA_BYTES or ("" in keep and size <= FOR_EACH_INLINE_BYTES):
         return None
     whole = Reference(bucket, key, "", size).as_json()
     if not isinstance(data, Mapping):
         return whole
     kept: dict[str, Any] = {}
+    iterated: dict[str, Any] = {}  # kept for a for_each; not counted in the skeleton's size
+    budget = FOR_EACH_INLINE_BYTES
     for name, value in data.items():
         value_size = json_size(value)
+        pointer = "/" + str(name).replace("~", "~0").replace("/", "~1")
         if value_size <= INLINE_VALUE_BYTES:
             kept[name] = value
+        elif pointer in keep and value_size <= budget:
+            iterated[name] = value
+            budget -= value_size
         else:
             kept[name] = Reference(bucket, key, "/" + _escape(str(name)), value_size).as_json()
-    return kept if json_size(kept) <= MAX_SKELETON_BYTES else whole
+    if json_size(kept) > MAX_SKELETON_BYTES:
+        return whole  # too many keys: one reference (a for_each over it fails, saying why)
+    return {name: iterated[name] if name in iterated else kept[name] for name in data}
 
 
 def pick(document: Any, pointer: str) -> Any:

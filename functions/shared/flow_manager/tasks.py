@@ -309,7 +309,7 @@ def _offload(
     from flow_manager.results_store import result_key, skeleton
 
     key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count, index)
-    kept = skeleton(result.data, store.bucket, key)
+    kept = skeleton(result.data, store.bucket, key, event.keep_inline)
     if kept is None:
         return result
     store.put(key, result.data)

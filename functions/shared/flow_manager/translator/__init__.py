@@ -51,7 +51,7 @@ from flow_manager.translator.common import (
     failed_state_name,
     result_path,
 )
-from flow_manager.translator.graph import Context, GraphUnit, Names
+from flow_manager.translator.graph import Context, GraphUnit, Names, iterated_values
 
 __all__ = [
     "CANNOT_RESUME_STATE",
@@ -138,7 +138,7 @@ def _translate(
     if resolved_id is None:
         raise ValueError("a flow without an id needs flow_id")
     names = Names(flow)
-    context = Context(catalog, resolved_id, version, names)
+    context = Context(catalog, resolved_id, version, names, iterated_values(flow))
     start, set_up, resume = (names.fresh(n) for n in (START_STATE, SET_UP_STATE, RESUME_STATE))
     cannot_resume = names.fresh(CANNOT_RESUME_STATE)
     graph = GraphUnit(flow, None, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flow_manager import expressions
 from flow_manager.model import DEFAULT_MAX_CONCURRENCY, Task
+from flow_manager.results_store import FOR_EACH_INLINE_BYTES, SIZE_KEY
 from flow_manager.translator.common import ITEM_FAILED, State, result_path
 from flow_manager.translator.graph import GraphUnit
 from flow_manager.translator.task import RESULT_SELECTOR, case_choice, retry_policy, task_event
@@ -12,7 +13,8 @@ from flow_manager.translator.task import RESULT_SELECTOR, case_choice, retry_pol
 
 def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
     assert task.for_each is not None
-    items = expressions.json_path(expressions.parse_path(task.for_each), result_path)
+    operand = expressions.parse_path(task.for_each)
+    items = expressions.json_path(operand, result_path)
     guard = unit.entry(task.name)
     missing = unit.names.fresh(f"{task.name} has no items")
     on_success, on_failure = unit.routes(task)
@@ -20,9 +22,12 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
     item_done, item_failed, item_raised = (
         unit.names.fresh(f"{task.name} item {s}") for s in ("done", "failed", "raised")
     )
+    # ASL has no IsArray: rule out what Choice can test. An offloaded value is a reference
+    # {"$ref", "bytes"} (results_store): its numeric `bytes` tells it from an array.
     is_array_like = [
         {"Variable": items, "IsPresent": True},
         *({"Not": {"Variable": items, test: True}} for test in _SCALAR_TESTS),
+        {"Not": {"Variable": f"{items}.{SIZE_KEY}", "IsPresent": True}},
     ]
     payload = task_event(unit, task) | {"item.$": "$.item", "index.$": "$.index"}
     item_state: State = {
@@ -82,7 +87,8 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
             "Result": {
                 "status": "failure",
                 "data": None,
-                "error": f"for_each: {task.for_each} is missing or not an array",
+                "error": f"for_each: {task.for_each} is missing or not an array"
+                + (_OFFLOADED_NOTE if operand.root == "results" else ""),
             },
             "ResultPath": result_path(task.name),
             "Next": on_failure,
@@ -114,4 +120,8 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
     return states | case_choice(unit, task)
 
 
+_OFFLOADED_NOTE = (
+    f" (a task's array over {FOR_EACH_INLINE_BYTES // 1024} KiB is kept in the "
+    "ResultsBucket, where a for_each cannot read it)"
+)
 _SCALAR_TESTS = ("IsString", "IsNumeric", "IsBoolean", "IsNull")

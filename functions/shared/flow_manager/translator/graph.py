@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flow_manager import expressions
 from flow_manager.catalog import Catalog
 from flow_manager.model import END, FAIL, SUCCEED, Branch, Condition, Flow, Task
 from flow_manager.translator.common import (
@@ -49,6 +50,26 @@ class Context:
     flow_id: str
     version: int
     names: Names
+    # task → JSON pointers into its data that a later for_each iterates (results_store)
+    keep_inline: dict[str, list[str]] = field(default_factory=dict)
+
+
+def iterated_values(flow: Flow) -> dict[str, list[str]]:
+    """Which values of which tasks' data a for_each reads: `results.T.data.records` is
+    T's "/records", `results.T.data` (or `results.T.data[0]`) all of T's data ("")."""
+    found: dict[str, set[str]] = {}
+    for task in flow.all_tasks():
+        if task.for_each is None:
+            continue
+        operand = expressions.parse_path(task.for_each)
+        if operand.root != "results" or operand.task is None:
+            continue
+        first = operand.segments[0] if operand.segments else None
+        pointer = (
+            "/" + first.replace("~", "~0").replace("/", "~1") if isinstance(first, str) else ""
+        )
+        found.setdefault(operand.task, set()).add(pointer)
+    return {name: sorted(pointers) for name, pointers in found.items()}
 
 
 # ---- a graph: the flow, or a branch -------------------------------------------------------

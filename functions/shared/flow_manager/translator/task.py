@@ -63,6 +63,9 @@ def invoke(unit: GraphUnit, task: Task) -> State:
     if approval:
         timeout = task.timeout_seconds or DEFAULT_APPROVAL_TIMEOUT_SECONDS
         payload |= {"task_token.$": "$$.Task.Token", "timeout_seconds": timeout}
+    elif task.name in unit.context.keep_inline:
+        # A later for_each iterates this data: the SDK keeps it in the state (§4.7).
+        payload["keep_inline"] = unit.context.keep_inline[task.name]
     state: State = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke" + (".waitForTaskToken" if approval else ""),
