@@ -230,3 +230,23 @@ def test_an_approval_step_waits_then_shows_the_decision_route(sfn: SfnHarness) -
         ("ok_it", "failure", "cancel"),
         ("cancel", "success", "end"),
     ]
+
+
+def test_an_execution_diagram_follows_the_path_into_the_terminal_a_case_chose(
+    sfn: SfnHarness,
+) -> None:
+    # Given a case into `succeed` beside a default into `end` (the results alone cannot
+    # tell which terminal the run took)
+    from flow_manager.diagram import execution_diagram
+    from tests.support.mermaid import classes, taken
+
+    ok(sfn, "charge")
+    cases = [{"when": "context.vip == true", "target": "succeed"}]
+    flow, catalog = make([{"name": "charge"}], [cond("charge", "end", "fail", cases=cases)])
+    # When it runs with a context the case matches, and its diagram is drawn
+    result = execute(sfn, flow, catalog, {"vip": True})
+    text = execution_diagram(flow, report_of(sfn, flow, result))
+    # Then the edge into succeed is the one taken, and succeed is marked done
+    assert ("t0", "f_succeed_node") in taken(text)
+    assert ("t0", "f_end_node") not in taken(text)
+    assert classes(text) == {"t0": "done", "f_succeed_node": "done"}

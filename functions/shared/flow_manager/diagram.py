@@ -120,12 +120,15 @@ class _Drawing:
         self.taken: set[int] = set()
         self.unreachable: list[str] = []
         self.declared: list[str] = []  # node and subgraph ids, in the order of the text
+        self.scope_of: dict[str, _Scope] = {}  # task → the graph it is drawn in
 
     def render(self) -> str:
         top = _Scope(self.flow, "", True, _reachable(self.flow))
         lines = ["flowchart TD"]
         lines += self._scope_lines(top, "  ")
-        if self.report is not None:
+        if self.report is not None and self.report.path:
+            _Trace(self, self.report).run(top)
+        elif self.report is not None:
             _Replay(self, self.report).run(top)
         lines += self._edge_lines()
         lines += self._class_lines()
@@ -142,6 +145,7 @@ class _Drawing:
             self.declared.append(start)
             self._edge(start, self.ids[graph.start_task], [])
         for task in graph.tasks:
+            self.scope_of[task.name] = scope
             lines += self._task_lines(task, scope, indent)
         for task in graph.tasks:
             self._condition_edges(task, scope)
@@ -275,10 +279,47 @@ WalkEnd = Literal["completed", "failed", "running", "unknown"]
 _STATE_OF: Mapping[str, NodeState] = {"success": "done", "failure": "failed"}
 
 
+class _Trace:
+    """Marks the path from the report's decision trace (`path`, read from the history
+    by trace.py): each step's task by its status, and the edge to its `next`. Exact
+    where `_Replay` has to guess (a case into a terminal beside another)."""
+
+    def __init__(self, drawing: _Drawing, report: ExecutionReport) -> None:
+        self.d = drawing
+        self.report = report
+        self.waiting = report.waiting_for.task if report.waiting_for else None
+
+    def run(self, top: _Scope) -> None:
+        self._take(f"{top.prefix or 'f_'}start_node", self.d.ids[top.graph.start_task])
+        for step in self.report.path:
+            node = self.d.ids.get(step.task)
+            scope = self.d.scope_of.get(step.task)
+            if node is None or scope is None:  # not this version's task: nothing to mark
+                continue
+            running = step.status == "running" or self.waiting == step.task
+            self.d.states[node] = "active" if running else _STATE_OF[step.status]
+            if step.next is None:
+                continue
+            if step.next not in TERMINALS:
+                if step.next in self.d.ids:
+                    self._take(node, self.d.ids[step.next])
+            elif step.next in scope.terminals:  # a branch's implicit end has no node
+                terminal = scope.terminal_id(step.next)
+                self._take(node, terminal)
+                ok = step.next == SUCCEED or (step.next == END and step.status == "success")
+                self.d.states[terminal] = "done" if ok else "failed"
+
+    def _take(self, source: str, target: str) -> None:
+        index = self.d.edge_index(source, target)
+        if index is not None:
+            self.d.taken.add(index)
+
+
 class _Replay:
-    """Walks each graph as the execution did, from the report alone: a task's status
-    says which exit it took; among cases, the one whose target ran. What the report
-    cannot tell (a case into a terminal beside another) is left unmarked."""
+    """Without a decision trace (a report that has none): walks each graph as the
+    execution did, from the results alone: a task's status says which exit it took;
+    among cases, the one whose target ran. What the results cannot tell (a case into a
+    terminal beside another) is left unmarked."""
 
     def __init__(self, drawing: _Drawing, report: ExecutionReport) -> None:
         self.d = drawing
