@@ -181,8 +181,11 @@ def test_times_are_iso_8601_utc_with_milliseconds() -> None:
 # ---- a waiting approval ------------------------------------------------------------------
 
 
-def approval_scheduled(history: History, name: str, timeout: int | None) -> None:
-    """An approval task's state entered and its `.waitForTaskToken` call scheduled."""
+def approval_scheduled(
+    history: History, name: str, timeout: int | None, submitted: bool = True
+) -> None:
+    """An approval task's state entered and its `.waitForTaskToken` call scheduled, then
+    (`submitted`) the ApprovalFunction returned, having recorded the token."""
     history.add("TaskStateEntered", stateEnteredEventDetails={"name": name})
     details: dict[str, Any] = {
         "resourceType": "lambda",
@@ -192,6 +195,21 @@ def approval_scheduled(history: History, name: str, timeout: int | None) -> None
     if timeout is not None:
         details["timeoutInSeconds"] = timeout
     history.add("TaskScheduled", taskScheduledEventDetails=details)
+    history.add("TaskStarted", taskStartedEventDetails={"resourceType": "lambda"})
+    if submitted:
+        history.add("TaskSubmitted", taskSubmittedEventDetails={"resourceType": "lambda"})
+
+
+def test_an_approval_whose_token_is_not_recorded_yet_is_not_waiting() -> None:
+    # Given an approval call scheduled and started, the ApprovalFunction not returned yet
+    history = History({})
+    history.task("fetch", ok())
+    approval_scheduled(history, "manager_ok", timeout=3600, submitted=False)
+    # When the report is built
+    report = build_report(summary(), history.described("RUNNING"), history.events)
+    # Then it does not say waiting (the approval route could not decide it yet)
+    assert report.waiting_for is None
+    assert report.current_task == "manager_ok"
 
 
 def test_a_running_execution_waiting_for_a_token_shows_waiting_for() -> None:
@@ -199,7 +217,7 @@ def test_a_running_execution_waiting_for_a_token_shows_waiting_for() -> None:
     history = History({})
     history.task("fetch", ok())
     approval_scheduled(history, "manager_ok", timeout=3600)
-    scheduled_at = history.clock
+    scheduled_at = history.clock - timedelta(milliseconds=200)  # TaskScheduled's time
     # When the report is built
     report = build_report(summary(), history.described("RUNNING"), history.events)
     # Then it says which task waits, since when, until when, and the task's message

@@ -192,13 +192,28 @@ def build_report(
 # ---- approvals ------------------------------------------------------------------------
 
 WAIT_FOR_TOKEN = ".waitForTaskToken"
+_CALL_ENDED = frozenset(
+    {
+        "TaskSucceeded",
+        "TaskFailed",
+        "TaskTimedOut",
+        "TaskStartFailed",
+        "TaskSubmitFailed",
+        "TaskStateExited",
+    }
+)
 
 
 def waiting_approval(events: Sequence[Mapping[str, Any]]) -> WaitingFor | None:
-    """The task whose `.waitForTaskToken` call is scheduled and not yet over, from the
+    """The task whose `.waitForTaskToken` call is submitted and not yet over, from the
     history alone: its TaskScheduled gives the start and the timeout, the payload the
-    message. Only approval tasks use the callback pattern (DESIGN §3.1)."""
+    message. Only approval tasks use the callback pattern (DESIGN §3.1).
+
+    Waiting starts at TaskSubmitted, not TaskScheduled: the ApprovalFunction records
+    the token before it returns, so only then can the approval route decide it (a
+    report that said "waiting" earlier sent clients to a 409)."""
     waiting: WaitingFor | None = None
+    scheduled: WaitingFor | None = None
     entered: str | None = None
     for event in sorted(events, key=lambda e: int(e.get("id", 0))):
         kind = event.get("type")
@@ -215,14 +230,16 @@ def waiting_approval(events: Sequence[Mapping[str, Any]]) -> WaitingFor | None:
                 if isinstance(since, datetime) and isinstance(timeout, int)
                 else None
             )
-            waiting = WaitingFor(
+            scheduled = WaitingFor(
                 task=entered,
                 since=iso(since) if isinstance(since, datetime) else None,
                 expires_at=iso(expires),
                 message=_message(details.get("parameters")),
             )
-        elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateExited"):
-            waiting = None
+        elif kind == "TaskSubmitted" and scheduled is not None:
+            waiting, scheduled = scheduled, None
+        elif kind in _CALL_ENDED:
+            waiting = scheduled = None
     return waiting
 
 
