@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from flow_manager.schedules import (
     DEFAULT_TIMEZONE,
     MAX_DESCRIPTION,
+    NAME_PATTERN,
     Schedule,
     SchedulePage,
 )
@@ -29,7 +30,9 @@ class ScheduleBody(BaseModel):
 
     name: str = Field(
         description="1-64 of A-Z a-z 0-9 _ . - , unique within the flow; "
-        "<flow id>.<name> is at most 64 characters (EventBridge Scheduler's limit)."
+        "<flow id>.<name> is at most 64 characters (EventBridge Scheduler's limit).",
+        # Documented, checked by flow_manager.schedules (which says where and why).
+        json_schema_extra={"pattern": NAME_PATTERN.pattern, "minLength": 1, "maxLength": 64},
     )
     expression: str = Field(
         description="rate(N minute|minutes|hour|hours|day|days), cron(minutes hours "
@@ -122,7 +125,10 @@ def get_schedule(flow_id: str, name: str) -> Response[Schedule]:
     "/flows/<flow_id>/schedules/<name>",
     tags=["schedules"],
     summary="Delete a schedule: it starts nothing more",
-    responses={204: {"description": "Deleted"}, **errors(*SCHEDULE_ERRORS)},
+    responses={
+        204: {"description": "Deleted (no body)", "content": {}},
+        **errors(*SCHEDULE_ERRORS),
+    },
 )
 def delete_schedule(flow_id: str, name: str) -> Response[None]:
     schedules().delete(flow_id, name)

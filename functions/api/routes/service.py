@@ -88,7 +88,14 @@ def openapi_settings() -> dict[str, Any]:
     "/openapi.json",
     tags=["service"],
     summary="This API's OpenAPI document (as /docs?format=json)",
-    responses={200: {"description": "The OpenAPI 3 document"}, **errors()},
+    responses={
+        200: {
+            "description": "The OpenAPI 3 document",
+            # The body is the document's JSON text: say it is an object, not a string.
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **errors(),
+    },
 )
 def openapi_document() -> Response[str]:
     resolver = cast("APIGatewayRestResolver", router.api_resolver)
