@@ -16,14 +16,32 @@
   let timer = null;
   let diagramCount = 0;
 
-  if (window.mermaid) {
-    window.mermaid.initialize({
-      startOnLoad: false,
-      securityLevel: "strict",
-      theme: "default",
-      flowchart: { useMaxWidth: true },
-    });
-  }
+  // Mermaid's bundle runs after this script (both deferred, in order): the page's API
+  // requests go out while it is parsed; drawing waits for it.
+  const mermaidReady = new Promise((resolve, reject) => {
+    let settled = false;
+    function ready() {
+      if (settled) return;
+      settled = true;
+      if (!window.mermaid) {
+        reject(new Error("Mermaid did not load"));
+        return;
+      }
+      window.mermaid.initialize({
+        startOnLoad: false,
+        securityLevel: "strict",
+        theme: "default",
+        flowchart: { useMaxWidth: true },
+      });
+      resolve(window.mermaid);
+    }
+    if (window.mermaid) ready();
+    else {
+      document.addEventListener("DOMContentLoaded", ready); // after every deferred script
+      window.addEventListener("load", ready);
+    }
+  });
+  mermaidReady.catch(() => {}); // reported where a diagram is drawn
 
   // ---- DOM helpers: text only ----------------------------------------------------------
 
@@ -157,11 +175,12 @@
         container.dataset.state = "drawn"; // unchanged: keep the drawing
         return;
       }
-      if (!window.mermaid) throw new Error("Mermaid did not load");
+      const mermaid = await mermaidReady;
+      if (page !== generation) return;
       const holder = el("div", { class: "mermaid", id: `diagram-${++diagramCount}` }, text);
       fill(container, holder);
       container.dataset.state = "drawing";
-      await window.mermaid.run({ nodes: [holder] });
+      await mermaid.run({ nodes: [holder] });
       if (page !== generation) return;
       drawnText.set(container, text);
       container.dataset.state = "drawn";
