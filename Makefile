@@ -19,7 +19,7 @@ export PATH := $(if $(PYENV_313),$(PYENV_313):)$(PATH)
 .PHONY: help run test lint types unit integration e2e browser fuzz-smoke fuzz template build bench clean
 
 help:
-	@echo "make run    start the local stack (API on http://127.0.0.1:3000)"
+	@echo "make run    start the local stack (API on http://127.0.0.1:3000, console at /ui/)"
 	@echo "make test   lint, type-check, test, fuzz briefly, and check the SAM template"
 	@echo "make fuzz   schemathesis against the local stack, thousands of cases"
 

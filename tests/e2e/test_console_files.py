@@ -9,12 +9,14 @@ import gzip
 import http.client
 import io
 import json
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from flow_manager_local.console import Console
 from flow_manager_local.gateway import Gateway, Route
+from flow_manager_local.launch import LocalStackProcess
 from flow_manager_local.moto_lambda import Invocation
 from tests.e2e.support import local_only
 
@@ -139,3 +141,18 @@ def test_the_console_is_read_only(gateway: Gateway) -> None:
 def test_a_path_that_only_starts_like_ui_goes_to_the_api(gateway: Gateway) -> None:
     status, _, body = get(gateway, "/uix")
     assert (status, body) == (200, b"{}")  # the stand-in function answered
+
+
+def test_the_stack_prints_the_console_url_next_to_the_apis(
+    local_stack: LocalStackProcess | None,
+) -> None:
+    # Given the local stack as `make run` starts it
+    assert local_stack is not None
+    # When its banner is read
+    banner = local_stack.output()
+    # Then the console's URL is there, beside the API's, and it serves the page
+    assert f"  API          {local_stack.url}\n" in banner
+    assert f"  Console      {local_stack.url}/ui/\n" in banner
+    with urllib.request.urlopen(f"{local_stack.url}/ui/", timeout=10) as response:
+        assert response.status == 200
+        assert b'<script src="/ui/app.js"' in response.read()
