@@ -11,7 +11,7 @@ from typing import Any
 
 from flow_manager_local.client import ApiClient
 from tests.browser.conftest import screenshot, violations
-from tests.e2e.support import flow_document, start, task, wait_for_task
+from tests.e2e.support import flow_document, start, task, wait_for_end, wait_for_task
 
 RECORDS = [{"id": "a", "value": 1}, {"id": "b", "value": 2}]
 LARGE_ORDER = {"amount": 5000, "country": "DE", "records": RECORDS}  # waits for a manager
@@ -179,3 +179,21 @@ def test_a_running_execution_is_stopped_from_the_page(page: Any, api: ApiClient)
     # Then the page, refreshing while it runs, shows it aborted and offers to retry it
     execution_status(page, "aborted")
     page.wait_for_selector("#retry")
+
+
+def test_a_flows_executions_are_filtered_by_status(page: Any, api: ApiClient) -> None:
+    # Given a flow with one completed and one failed execution
+    flow_id = f"filter-{uuid.uuid4().hex[:8]}"
+    assert api.post("/flows", flow_document(flow_id, [task("task1")])).status == 201
+    completed = wait_for_end(api, start(api, flow_id))["execution_id"]
+    failed = wait_for_end(api, start(api, flow_id, {"demo": {"task1": {"fail": True}}}))
+    page.goto(f"/ui/#/flows/{flow_id}")
+    page.wait_for_selector(f"#executions tr[data-execution='{completed}']")
+    # When the list is filtered to failed executions
+    page.select_option("#status-filter", "failed")
+    # Then only the failed one is listed
+    page.wait_for_selector(f"#executions tr[data-execution='{completed}']", state="detached")
+    rows = page.locator("#executions tbody tr")
+    assert rows.count() == 1
+    assert rows.first.get_attribute("data-execution") == failed["execution_id"]
+    assert "failed" in rows.first.inner_text()
