@@ -16,10 +16,10 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(if $(PYENV_313),$(PYENV_313):)$(PATH)
 
-.PHONY: help run test lint types unit integration e2e fuzz-smoke fuzz template build bench clean
+.PHONY: help run test lint types unit integration e2e browser fuzz-smoke fuzz template build bench clean
 
 help:
-	@echo "make run    start the local stack (API on http://127.0.0.1:3000)"
+	@echo "make run    start the local stack (API on http://127.0.0.1:3000, console at /ui/)"
 	@echo "make test   lint, type-check, test, fuzz briefly, and check the SAM template"
 	@echo "make fuzz   schemathesis against the local stack, thousands of cases"
 
@@ -44,7 +44,7 @@ $(TOOLS)/.installed: Makefile
 run: $(BIN)/.installed
 	$(BIN)/flow-manager serve $(if $(PORT),--port $(PORT))
 
-test: lint types unit integration e2e fuzz-smoke template
+test: lint types unit integration e2e browser fuzz-smoke template
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -61,6 +61,11 @@ integration: $(BIN)/.installed
 
 e2e: $(BIN)/.installed
 	$(BIN)/pytest tests/e2e -q
+
+# The console (/ui) in headless chromium (Debian's package; .ci/run installs it), driven
+# by Playwright. Screenshots: build/screenshots/. Without chromium the tests skip (fail in CI).
+browser: $(BIN)/.installed
+	$(BIN)/pytest tests/browser -q
 
 # Schemathesis on the local stack (schemathesis.toml, scripts/fuzz.py): a bounded pass in
 # `make test`, and a long one (thousands of cases, at most 10 minutes) on demand.

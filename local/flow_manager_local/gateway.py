@@ -7,7 +7,8 @@ What `sam local start-api` does, without Docker: the routes are the template's
 base64 for binary bodies); the function's proxy response becomes the HTTP response.
 API Gateway's own errors keep their shape: 403 "Missing Authentication Token" for a
 route that does not exist, 502 when the function fails or answers malformed, 504
-after the 29-second integration timeout.
+after the 29-second integration timeout. `/ui` is the local stack's own console
+(`webui`), served here and never sent to the API's function.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
+from flow_manager_local.webui import WebUi, is_ui_path
 
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's REST integration limit
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -262,6 +264,7 @@ class Gateway:
         self.console = console
         self.account_id = account_id
         self.integration_timeout = integration_timeout
+        self.ui = WebUi()  # the console at /ui: the stack's own, not the API's
         self._server = _Server((host, port), _handler_class(self))
         self._thread: threading.Thread | None = None
 
@@ -302,7 +305,10 @@ class Gateway:
         path = split.path or "/"
         headers = [(name, as_utf8(value)) for name, value in headers]
         found = self.router.match(method, path)
-        if path in self.local:
+        if is_ui_path(path):
+            page = self.ui.serve(method, path, {name.lower(): value for name, value in headers})
+            response = HttpResponse(page.status, page.headers, page.body)
+        elif path in self.local:
             status, answer = self.local[path](method, body)
             response = HttpResponse(status, [("Content-Type", "application/json")], answer)
         elif found is None:

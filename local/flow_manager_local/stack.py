@@ -325,6 +325,7 @@ class LocalStack:
             "",
             f"  API          {self.url}",
             f"  Swagger UI   {self.url}/docs",
+            f"  Console      {self.url}/ui/",
             f"  AWS (moto)   {self.moto_url}    "
             f"e.g. AWS_ENDPOINT_URL={self.moto_url} aws stepfunctions list-state-machines",
             "",
