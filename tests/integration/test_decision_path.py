@@ -176,7 +176,7 @@ def test_a_for_each_task_is_one_step_with_item_counts(sfn: SfnHarness, data: boo
             "attempts": 2,
             "condition": "after_resize",
             "next": "cleanup",
-            "items": {"total": 3, "succeeded": 1, "failed": 1},
+            "items": {"total": 3, "succeeded": 1, "failed": 1, "first_failed_index": 1},
         },
         {"task": "cleanup", "status": "success", "attempts": 1, "next": "end"},
     ]
