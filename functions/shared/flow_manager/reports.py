@@ -491,7 +491,9 @@ class _TaskTrail:
         if kind.endswith("StateExited") and isinstance(exited, Mapping):
             name = str(exited.get("name"))
             task = name[: -len(NO_ITEMS)] if name.endswith(NO_ITEMS) else name
-            if task in self.runs and self.runs[task].exited is None:
+            run = self.runs.get(task)
+            # A for_each's "no items" Pass ends it, after its guard or after its Map.
+            if run is not None and (run.exited is None or name != task):
                 self._exit(task, event_id, when, exited.get("output"))
         elif kind == "TaskScheduled" and run is not None:
             run.attempts += 1
@@ -554,6 +556,8 @@ class _TaskTrail:
         if isinstance(state, dict) and isinstance(state.get("results"), dict):
             run.result = state["results"].get(task)
             run.has_result = task in state["results"]
+        else:  # no data: filled from the latest state
+            run.result, run.has_result = None, False
 
     def fill(self, results: Mapping[str, Any]) -> None:
         """Results of finished tasks whose exit event came without its output."""
