@@ -119,7 +119,7 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
                     "ErrorEquals": ["States.ALL"],
                     "ResultPath": result_path(task.name),
                     "Next": on_failure,
-                }
+                },
             ],
             "Next": on_success,
         },
