@@ -306,6 +306,28 @@ def test_a_failed_branch_task_is_listed_and_the_parallel_task_is_the_failed_one(
     assert report.current_tasks == []
 
 
+def test_after_a_failed_parallel_task_only_the_next_task_is_current(sfn: SfnHarness) -> None:
+    # Given credit fails while geocode still runs, and the failure route's cleanup blocks
+    geo_gate, cleanup_gate = threading.Event(), threading.Event()
+    sfn.register("geocode", blocking(geo_gate))
+    sfn.register("score", returning("failure", error="no score"))
+    sfn.register("cleanup", blocking(cleanup_gate))
+    ok(sfn, "flag", "fast", "slow")
+    flow, catalog = _enrich()
+    arn = start(sfn, flow, catalog)
+    try:
+        # When the report is read while cleanup runs
+        report = until(sfn, flow, arn, lambda r: "cleanup" in r.task_results)
+        # Then cleanup is the only current task: geocode was stopped with its branch
+        assert (report.current_task, report.current_tasks) == ("cleanup", ["cleanup"])
+        assert report.task_results["geocode"].status == "failure"
+        assert report.task_results["enrich"].status == "failure"
+    finally:
+        geo_gate.set()
+        cleanup_gate.set()
+    assert sfn.wait(arn).status == "SUCCEEDED"
+
+
 def _enrich_branches() -> list[dict[str, Any]]:
     return [
         {"name": "geo", "start_task": "geocode", "tasks": [{"name": "geocode"}]},
