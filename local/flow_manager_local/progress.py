@@ -46,6 +46,26 @@ def executed_tasks(report: Mapping[str, Any]) -> list[str]:
     return order
 
 
+def label(name: str, result: Mapping[str, Any]) -> str:
+    """A task as the terminal names it: a parallel branch's task after its branch."""
+    branch = result.get("branch")
+    return f"{branch}/{name}" if isinstance(branch, str) and branch else name
+
+
+def items_progress(result: Mapping[str, Any]) -> str | None:
+    """A for_each task's items: `3/10 items`, `, 1 failed (first: item 4)`; None for
+    another task or one whose path gave no array."""
+    items = result.get("items")
+    if not isinstance(items, dict) or not isinstance(items.get("total"), int):
+        return None
+    succeeded, failed = items.get("succeeded") or 0, items.get("failed") or 0
+    text = f"{succeeded + failed}/{items['total']} items"
+    if failed:
+        first = items.get("first_failed_index")
+        text += f", {failed} failed" + (f" (first: item {first})" if first is not None else "")
+    return text
+
+
 def seconds(value: object) -> str:
     if not isinstance(value, int | float):
         return "-"
@@ -78,9 +98,13 @@ def task_line(
 ) -> str:
     status = str(result.get("status", "?"))
     mark = f"{_MARKS.get(status, '?')} " if marks else ""
+    shown = label(name, result)
     parts = [
-        f"{mark}{name.ljust(width)}  {status.ljust(7)}  {seconds(result.get('execution_time')):>9}"
+        f"{mark}{shown.ljust(width)}  {status.ljust(7)}  {seconds(result.get('execution_time')):>9}"
     ]
+    items = items_progress(result)
+    if items is not None:
+        parts.append(items)
     attempts = result.get("attempts")
     if isinstance(attempts, int) and attempts > 1:
         parts.append(f"({attempts} attempts)")
@@ -117,7 +141,7 @@ def summary(report: Mapping[str, Any], *, marks: bool = False) -> list[str]:
     lines = [head]
     results = task_results(report)
     order = executed_tasks(report)
-    width = max((len(t) for t in order), default=0)
+    width = max((len(label(t, results.get(t, {}))) for t in order), default=0)
     for name in order:
         lines.append(
             "  " + task_line(name, results.get(name, {"status": "running"}), width, marks=marks)
@@ -152,17 +176,23 @@ class Progress:
         self._pending_line = False
         self._width = 0
         self._attempts: dict[str, int] = {}
+        self._items: dict[str, str] = {}
 
     def update(self, report: Mapping[str, Any]) -> None:
         results = task_results(report)
         order = executed_tasks(report)
-        self._width = max([self._width, *(len(t) for t in order)])
+        self._width = max([self._width, *(len(label(t, results.get(t, {}))) for t in order)])
         for name in order:
             result = results.get(name, {"status": "running"})
+            shown = label(name, result)
             if name not in self._started:
                 self._started[name] = time.monotonic()
                 if not self.live:
-                    self._write(f"{name} started")
+                    self._write(f"{shown} started")
+            items = items_progress(result) if result.get("status") == "running" else None
+            if not self.live and items is not None and items != self._items.get(name):
+                self._items[name] = items  # a line per poll that saw items end, not per item
+                self._write(f"{shown}  {items}")
             attempts = result.get("attempts")
             if (
                 not self.live
@@ -171,7 +201,7 @@ class Progress:
                 and attempts > self._attempts.get(name, 1)
             ):
                 self._attempts[name] = attempts
-                self._write(f"{name}{self.attempt(name, result)}")
+                self._write(f"{shown}{self.attempt(name, result)}")
             if result.get("status") in ("success", "failure") and name not in self._ended:
                 self._ended.add(name)
                 line = task_line(
@@ -180,7 +210,7 @@ class Progress:
                 self._write(line)
         self._hint_approval(report)
         if self.live:
-            self._status_line(order, results)
+            self._status_line(order, results, report.get("current_tasks"))
 
     def _hint_approval(self, report: Mapping[str, Any]) -> None:
         """Say once per approval how to decide it (the run waits until someone does)."""
@@ -199,16 +229,25 @@ class Progress:
         total = f"/{limit.max_attempts}" if limit and limit.max_attempts > 1 else ""
         return f"  attempt {attempts}{total}"
 
-    def _status_line(self, order: list[str], results: Mapping[str, Any]) -> None:
+    def _status_line(
+        self, order: list[str], results: Mapping[str, Any], current: object = None
+    ) -> None:
         running = [t for t in order if t not in self._ended]
         if not running:
             self._clear()
             return
-        name = running[-1]
+        # The tasks that run: the report's current_tasks (several while parallel
+        # branches run side by side), else the task that began last.
+        named = [t for t in current if t in running] if isinstance(current, list) else []
+        names = named or [running[-1]]
+        name = names[0]
         elapsed = time.monotonic() - self._started[name]
+        shown = ", ".join(label(t, results.get(t, {})) for t in names)
+        items = items_progress(results.get(name, {}))
         self._clear()
         self.out.write(
-            f"{next(self._spinner)} {name.ljust(self._width)}  running  {elapsed:5.1f} s"
+            f"{next(self._spinner)} {shown.ljust(self._width)}  running  {elapsed:5.1f} s"
+            + (f"  {items}" if items else "")
             + self.attempt(name, results.get(name, {}))
         )
         self.out.flush()

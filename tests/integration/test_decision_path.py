@@ -176,16 +176,17 @@ def test_a_for_each_task_is_one_step_with_item_counts(sfn: SfnHarness, data: boo
             "attempts": 2,
             "condition": "after_resize",
             "next": "cleanup",
-            "items": {"total": 3, "succeeded": 1, "failed": 1},
+            "items": {"total": 3, "succeeded": 1, "failed": 1, "first_failed_index": 1},
         },
         {"task": "cleanup", "status": "success", "attempts": 1, "next": "end"},
     ]
 
 
-def test_a_for_each_over_no_array_is_a_failed_step(sfn: SfnHarness) -> None:
+@pytest.mark.parametrize("items", ["abc", {"a": 1}], ids=["string", "object"])
+def test_a_for_each_over_no_array_is_a_failed_step(sfn: SfnHarness, items: Any) -> None:
     ok(sfn, "resize", "done", "cleanup")
     flow, catalog = _fan_out()
-    path = report_of(sfn, flow, execute(sfn, flow, catalog, {"items": "abc"})).path
+    path = report_of(sfn, flow, execute(sfn, flow, catalog, {"items": items})).path
     assert [(s.task, s.status, s.next) for s in path] == [
         ("resize", "failure", "cleanup"),
         ("cleanup", "success", "end"),

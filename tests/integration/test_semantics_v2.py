@@ -327,7 +327,9 @@ def test_for_each_fails_when_an_item_fails_naming_its_index(sfn: SfnHarness) -> 
     }
 
 
-@pytest.mark.parametrize("items", [None, "abc", 3], ids=["missing", "string", "number"])
+@pytest.mark.parametrize(
+    "items", [None, "abc", 3, {"a": 1}, {}], ids=["missing", "string", "number", "object", "{}"]
+)
 def test_for_each_over_a_missing_or_non_array_path_is_a_failure(
     sfn: SfnHarness, items: Any
 ) -> None:

@@ -377,9 +377,14 @@ class _Replay:
             return unique[0]
         # A task in the report ran for sure; a wait or Map only "ran" because what follows
         # it did, which paths that join again cannot tell apart: evidence first.
+        # Reports list waits and for_each tasks too: of the candidates that ran, the
+        # first to begin is the one taken (the others, if any, came later through it).
         recorded = [t for t in unique if t in self.results]
         if len(recorded) == 1:
             return recorded[0]
+        order = {t: i for i, t in enumerate(self.report.executed_tasks)}
+        if recorded and all(t in order for t in recorded):
+            return min(recorded, key=order.__getitem__)
         ran = [t for t in unique if t not in TERMINALS and self._reached(t)]
         if len(ran) == 1:
             return ran[0]

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, JsonValue
 
 from flow_manager.results_store import Reference, flow_prefix, references
-from flow_manager.trace import PathStep, decision_path
+from flow_manager.trace import ItemCounts, PathStep, decision_path
 
 if TYPE_CHECKING:
-    from flow_manager.model import Flow
+    from flow_manager.model import Flow, Task
 
 ExecutionStatus = Literal["running", "completed", "failed", "aborted", "timed_out"]
 
@@ -57,14 +59,44 @@ REPORT_MAX_FETCHES = 50
 LINK_EXPIRES_SECONDS = 3600
 
 
+class ApprovalDecision(BaseModel):
+    """How an approval task was decided (POST /executions/{id}/approvals/{task})."""
+
+    approved: bool = Field(description="true: approved (the task succeeded); false: rejected.")
+    by: str | None = Field(default=None, description="Who decided.")
+    comment: str | None = None
+    decided_at: str | None = Field(default=None, description="When, ISO 8601 UTC.")
+
+
 class TaskReport(BaseModel):
+    """One task of the execution: a function, a wait, a for_each, a parallel task (its
+    branches' tasks are listed beside it, with `branch`) or an approval."""
+
     status: Literal["success", "failure", "running"]
     data: JsonValue = None
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
     execution_time: float | None = Field(default=None, description="Seconds, started to finished.")
-    attempts: int = Field(default=0, description="How many times the task's Lambda was invoked.")
+    attempts: int = Field(
+        default=0,
+        description="How many times the task's Lambda was invoked (for_each: for all its "
+        "items; a wait and a parallel task: 0).",
+    )
+    branch: str | None = Field(
+        default=None, description="The parallel branch the task ran in (None: not in a branch)."
+    )
+    parallel_task: str | None = Field(
+        default=None, description="The parallel task whose branch it ran in."
+    )
+    items: ItemCounts | None = Field(
+        default=None,
+        description="A for_each task's items: how many, how many succeeded and failed (while "
+        "it runs, succeeded + failed are the items done), the first failed index.",
+    )
+    decision: ApprovalDecision | None = Field(
+        default=None, description="An approval task's decision, once decided."
+    )
 
 
 class ExecutionSummary(BaseModel):
@@ -101,7 +133,15 @@ class WaitingFor(BaseModel):
 class ExecutionReport(ExecutionSummary):
     """An execution: its status, path, and every task's result, timing and attempts."""
 
-    current_task: str | None = None
+    current_task: str | None = Field(
+        default=None,
+        description="The task that runs (the first of `current_tasks`); None once ended.",
+    )
+    current_tasks: list[str] = Field(
+        default_factory=list,
+        description="Every task that runs, in the order they began: several while parallel "
+        "branches run side by side (a branch's task, not its parallel task).",
+    )
     waiting_for: WaitingFor | None = Field(
         default=None, description="The approval the execution waits for, while it waits."
     )
@@ -141,7 +181,7 @@ def build_report(
     a finished task whose exit has no output takes its result from the newest state
     exit that has one, whose `results` holds every task finished by then."""
     status = STATUS_OF.get(str(described.get("status")), "running")
-    tasks = _TaskTrail()
+    tasks = _TaskTrail(_shape(flow))
     for event in sorted(events, key=lambda e: int(e.get("id", 0))):
         tasks.read(event)
     latest = _latest_state(events)
@@ -155,20 +195,27 @@ def build_report(
         if details:
             error, cause = details.get("error", error), details.get("cause", cause)
     results = tasks.results()
-    if status != "running" and tasks.current is not None:
-        # The execution ended inside a task (e.g. States.DataLimitExceeded): that task
-        # failed with the execution's error, it is not running any more.
-        results[tasks.current] = results[tasks.current].model_copy(
-            update={
-                "status": "failure",
-                "error": _joined(error, cause) or f"the execution ended {status}",
-                "finished_at": iso(described.get("stopDate")),
-            }
-        )
+    running = tasks.running
+    current = tasks.current if status == "running" else []
+    if status != "running":
+        # The execution ended inside tasks (e.g. States.DataLimitExceeded): they failed
+        # with the execution's error, they are not running any more.
+        for name in running:
+            results[name] = results[name].model_copy(
+                update={
+                    "status": "failure",
+                    "error": _joined(error, cause) or f"the execution ended {status}",
+                    "finished_at": iso(described.get("stopDate")),
+                }
+            )
     failed_task = None
     if status == "failed" and tasks.order:
-        failures = [t for t in tasks.order if results[t].status == "failure"]
-        failed_task = failures[-1] if failures else tasks.order[-1]
+        # The failure that ended last (a parallel task ends after its branch's task).
+        ended = {n: tasks.runs[n].exited or 1 << 62 for n in tasks.order}
+        failures = [
+            t for t in tasks.order if results[t].status == "failure" and tasks.stopped_by(t) is None
+        ]
+        failed_task = max(failures, key=lambda t: ended[t]) if failures else tasks.order[-1]
     return ExecutionReport(
         **{
             **summary.model_dump(),
@@ -176,7 +223,8 @@ def build_report(
             "start_time": iso(described.get("startDate")) or summary.start_time,
             "end_time": iso(described.get("stopDate")),
         },
-        current_task=tasks.current if status == "running" else None,
+        current_task=current[0] if current else None,
+        current_tasks=current,
         waiting_for=waiting_approval(events) if status == "running" else None,
         failed_task=failed_task,
         executed_tasks=list(tasks.order),
@@ -332,80 +380,294 @@ def task_error(result: Mapping[str, Any]) -> str:
     return f"{name}: {message}" if message else name
 
 
-class _TaskTrail:
-    """Walks the history once: which tasks ran in which order, when, how often, and how."""
+_TASK_STATES = ("Task", "Wait", "Map", "Parallel")  # the states named after a task (§5)
+NO_ITEMS = " has no items"  # the Pass a for_each task's guard goes to (translator.for_each)
 
-    def __init__(self) -> None:
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the flow says of its tasks: kind, for_each path, and the branch each is in."""
+
+    kinds: Mapping[str, str]
+    for_each: Mapping[str, str]
+    branch: Mapping[str, tuple[str, str]]  # task → (branch, parallel task)
+
+
+def _shape(flow: Flow | None) -> _Shape | None:
+    if flow is None:
+        return None
+    kinds: dict[str, str] = {}
+    for_each: dict[str, str] = {}
+    branch: dict[str, tuple[str, str]] = {}
+
+    def walk(tasks: Sequence[Task], where: tuple[str, str] | None) -> None:
+        for task in tasks:
+            kinds[task.name] = task.task_type
+            if task.for_each is not None:
+                for_each[task.name] = task.for_each
+            if where is not None:
+                branch[task.name] = where
+            for sub in task.branches or ():
+                walk(sub.tasks, (sub.name, task.name))
+
+    walk(flow.tasks, None)
+    return _Shape(kinds, for_each, branch)
+
+
+@dataclass
+class _Run:
+    """One task as the history tells it."""
+
+    state: str  # the state type: Task, Wait, Map, Parallel (or Pass: a for_each's no items)
+    entered: int
+    started: datetime | None = None
+    finished: datetime | None = None
+    exited: int | None = None
+    attempts: int = 0
+    result: Any = None
+    has_result: bool = False
+    callback: bool = False  # its Lambda call waits for a task token: an approval
+    total: int | None = None
+    succeeded: int = 0
+    failed: set[int] = dc_field(default_factory=set)
+
+
+class _TaskTrail:
+    """Walks the history once: which tasks ran in which order, when, how often, and how.
+
+    Events belong to the task whose state caused them (`previousEventId` chains, inside
+    parallel branches and Map iterations too; without ids, the task entered last): so a
+    TaskScheduled counts for its own task while branches run side by side, and the
+    states inside a for_each's items count for the for_each task."""
+
+    def __init__(self, shape: _Shape | None = None) -> None:
+        self.shape = shape
         self.order: list[str] = []
-        self.current: str | None = None
-        self._started: dict[str, datetime] = {}
-        self._finished: dict[str, datetime] = {}
-        self._attempts: dict[str, int] = {}
-        self._results: dict[str, Any] = {}
+        self.runs: dict[str, _Run] = {}
+        self._owner: dict[int, str] = {}
+        self._last: str | None = None
+        self._parent: dict[str, str] = {}  # a branch task → its parallel task
+        self._previous = 0
+
+    @property
+    def running(self) -> list[str]:
+        """Tasks entered and not exited, in the order they began (not those a parallel
+        task stopped when another branch failed)."""
+        return [
+            name
+            for name in self.order
+            if self.runs[name].exited is None and self.stopped_by(name) is None
+        ]
+
+    def stopped_by(self, name: str) -> str | None:
+        """The parallel task that ended while `name`, inside it, had not: Step Functions
+        stops every branch when one fails, and the stopped tasks never record an exit."""
+        if self.runs[name].exited is not None:
+            return None
+        parallel = self._parallel_of(name)
+        seen: set[str] = set()
+        while parallel is not None and parallel not in seen:
+            seen.add(parallel)
+            run = self.runs.get(parallel)
+            if run is not None and run.exited is not None:
+                return parallel
+            parallel = self._parallel_of(parallel)
+        return None
+
+    @property
+    def current(self) -> list[str]:
+        """The running tasks that do the work: a parallel task only while none of its
+        branches' tasks runs (between them, or before the first)."""
+        running = self.running
+        busy = {self._parallel_of(name) for name in running}
+        return [name for name in running if name not in busy]
+
+    def _parallel_of(self, name: str) -> str | None:
+        if self.shape is not None:
+            where = self.shape.branch.get(name)
+            return where[1] if where else None
+        return self._parent.get(name)
 
     def read(self, event: Mapping[str, Any]) -> None:
-        kind = event.get("type")
+        kind = str(event.get("type", ""))
+        event_id = int(event.get("id", 0))
+        previous = self._previous = int(event.get("previousEventId") or 0)
+        owner = self._owner.get(previous, self._last)
         when = event.get("timestamp")
-        if kind == "TaskStateEntered":
-            name = event["stateEnteredEventDetails"]["name"]
-            self.order.append(name)
-            self.current = name
-            if isinstance(when, datetime):
-                self._started[name] = when
-            self._attempts[name] = 0
-        elif kind == "TaskScheduled" and self.current is not None:
-            # One state runs at a time in a flow: a schedule belongs to the task entered last.
-            self._attempts[self.current] += 1
-        elif kind == "TaskStateExited":
-            details = event["stateExitedEventDetails"]
-            name = details["name"]
-            if isinstance(when, datetime):
-                self._finished[name] = when
-            state = _json(details.get("output"))
-            if isinstance(state, dict) and isinstance(state.get("results"), dict):
-                self._results[name] = state["results"].get(name)
-            else:
-                self._results.pop(name, None)  # filled from the latest state
-            self.current = None
+        entered = event.get("stateEnteredEventDetails")
+        if kind.endswith("StateEntered") and isinstance(entered, Mapping):
+            task = self._task_of(str(entered.get("name")), kind[: -len("StateEntered")], owner)
+            if task is not None:
+                self._enter(task, kind[: -len("StateEntered")], event_id, when)
+                self._owner[event_id] = self._last = task
+                return
+        if owner is not None:
+            self._owner[event_id] = owner
+        run = self.runs.get(owner) if owner is not None else None
+        exited = event.get("stateExitedEventDetails")
+        if kind.endswith("StateExited") and isinstance(exited, Mapping):
+            name = str(exited.get("name"))
+            task = name[: -len(NO_ITEMS)] if name.endswith(NO_ITEMS) else name
+            run = self.runs.get(task)
+            # A for_each's "no items" Pass ends it, after its guard or after its Map.
+            if run is not None and (run.exited is None or name != task):
+                self._exit(task, event_id, when, exited.get("output"))
+        elif kind == "TaskScheduled" and run is not None:
+            run.attempts += 1
+            details = event.get("taskScheduledEventDetails") or {}
+            if str(details.get("resource", "")).endswith(WAIT_FOR_TOKEN):
+                run.callback = True
+        elif kind == "MapStateStarted" and run is not None and run.state == "Map":
+            length = (event.get("mapStateStartedEventDetails") or {}).get("length")
+            run.total = length if isinstance(length, int) else None
+        elif kind in ("MapIterationSucceeded", "MapIterationFailed"):
+            details = event.get(f"{kind[0].lower()}{kind[1:]}EventDetails") or {}
+            map_run = self.runs.get(str(details.get("name")))
+            if map_run is not None and kind == "MapIterationSucceeded":
+                map_run.succeeded += 1
+            elif map_run is not None and isinstance(details.get("index"), int):
+                map_run.failed.add(details["index"])
+
+    def _task_of(self, name: str, state: str, owner: str | None) -> str | None:
+        """The task a state entered begins, if it begins one."""
+        if name.endswith(NO_ITEMS) and state == "Pass":
+            task = name[: -len(NO_ITEMS)]
+            known = self.shape is None or task in self.shape.for_each
+            return task if known and task not in self.runs else None
+        if state not in _TASK_STATES:
+            return None
+        if self.shape is not None:
+            return name if name in self.shape.kinds else None
+        # Without the flow: a state inside a running for_each's items is not a task.
+        around = self.runs.get(owner) if owner is not None else None
+        if around is not None and around.state == "Map" and around.exited is None:
+            return None
+        return name
+
+    def _enter(self, task: str, state: str, event_id: int, when: object) -> None:
+        if task not in self.runs:
+            self.order.append(task)
+        parent = self._running_parallel(self._owner.get(self._previous, self._last))
+        if parent is not None:
+            self._parent[task] = parent
+        self.runs[task] = _Run(
+            state=state, entered=event_id, started=when if isinstance(when, datetime) else None
+        )
+
+    def _running_parallel(self, owner: str | None) -> str | None:
+        """The parallel task running around a state whose cause belongs to `owner`."""
+        seen: set[str] = set()
+        while owner is not None and owner in self.runs and owner not in seen:
+            seen.add(owner)
+            run = self.runs[owner]
+            if run.state == "Parallel" and run.exited is None:
+                return owner
+            owner = self._parent.get(owner)
+        return None
+
+    def _exit(self, task: str, event_id: int, when: object, output: object) -> None:
+        run = self.runs[task]
+        run.exited = event_id
+        run.finished = when if isinstance(when, datetime) else None
+        state = _json(output)
+        if isinstance(state, dict) and isinstance(state.get("results"), dict):
+            run.result = state["results"].get(task)
+            run.has_result = task in state["results"]
+        else:  # no data: filled from the latest state
+            run.result, run.has_result = None, False
 
     def fill(self, results: Mapping[str, Any]) -> None:
         """Results of finished tasks whose exit event came without its output."""
-        for name in self._finished:
-            if name not in self._results and name in results:
-                self._results[name] = results[name]
+        for name, run in self.runs.items():
+            if run.exited is not None and not run.has_result and name in results:
+                run.result, run.has_result = results[name], True
 
     def results(self) -> dict[str, TaskReport]:
         reports: dict[str, TaskReport] = {}
         for name in self.order:
-            started, finished = self._started.get(name), self._finished.get(name)
-            timing: dict[str, Any] = {
-                "started_at": iso(started),
-                "finished_at": iso(finished),
-                "execution_time": (
+            run = self.runs[name]
+            started, finished = run.started, run.finished
+            stopped_by = self.stopped_by(name)
+            if stopped_by is not None:
+                finished = self.runs[stopped_by].finished
+            where = self.shape.branch.get(name) if self.shape is not None else None
+            reports[name] = TaskReport(
+                **self._outcome(name, run),
+                started_at=iso(started),
+                finished_at=iso(finished),
+                execution_time=(
                     round((finished - started).total_seconds(), 3)
                     if started is not None and finished is not None
                     else None
                 ),
-                "attempts": self._attempts.get(name, 0),
-            }
-            reports[name] = TaskReport(**self._outcome(name, finished is not None), **timing)
+                attempts=run.attempts,
+                branch=where[0] if where else None,
+                parallel_task=where[1] if where else None,
+                items=self._items(name, run),
+            )
         return reports
 
-    def _outcome(self, name: str, finished: bool) -> dict[str, Any]:
-        if not finished:
+    def _items(self, name: str, run: _Run) -> ItemCounts | None:
+        for_each = name in self.shape.for_each if self.shape is not None else run.state == "Map"
+        if not for_each:
+            return None
+        if run.state != "Map":  # the guard found no array: no item ran
+            return ItemCounts(total=None)
+        return ItemCounts(
+            total=run.total,
+            succeeded=run.succeeded,
+            failed=len(run.failed),
+            first_failed_index=min(run.failed) if run.failed else None,
+        )
+
+    def _outcome(self, name: str, run: _Run) -> dict[str, Any]:
+        stopped_by = self.stopped_by(name)
+        if stopped_by is not None:
+            return {
+                "status": "failure",
+                "error": f"stopped: the parallel task '{stopped_by}' ended before it finished",
+            }
+        if run.exited is None:
             return {"status": "running"}
-        result = self._results.get(name)
+        if run.state == "Wait":
+            return {"status": "success"}  # a wait always succeeds (§3.1), it has no result
+        result = run.result
         if isinstance(result, dict) and result.get("status") in ("success", "failure"):
             error = result.get("error")
-            return {
+            outcome = {
                 "status": result["status"],
                 "data": result.get("data"),
                 "error": error if isinstance(error, str) or error is None else str(error),
             }
+            if run.callback:
+                outcome["decision"] = _decision(result.get("data"))
+            return outcome
         if isinstance(result, dict) and "Error" in result:
-            return {"status": "failure", "error": task_error(result)}
+            return {"status": "failure", "error": self._error(name, run, result)}
         # The state's output was truncated or not recorded: the outcome is unknown.
         return {"status": "failure", "error": "the task's result is not in the history"}
+
+    def _error(self, name: str, run: _Run, result: Mapping[str, Any]) -> str:
+        text = task_error(result)
+        path = self.shape.for_each.get(name) if self.shape is not None else None
+        if run.state == "Map" and run.total is None and result.get("Error") != ITEM_FAILED:
+            # The Map could not read its items: the guard rules out what a Choice can test
+            # (missing, string, number, boolean, null) but ASL cannot tell an object from
+            # an array, so an object reaches the Map and fails it.
+            return f"for_each: {path or 'its path'} is not an array (an object?): {text}"
+        return text
+
+
+ITEM_FAILED = "ItemFailed"  # = translator.common.ITEM_FAILED
+
+
+def _decision(data: object) -> ApprovalDecision | None:
+    if not isinstance(data, dict) or not isinstance(data.get("approved"), bool):
+        return None
+    try:
+        return ApprovalDecision.model_validate(data)
+    except ValueError:
+        return None
 
 
 RESUME_KEY = "flow_manager_resume"  # = translator.RESUME_KEY (DESIGN §5)

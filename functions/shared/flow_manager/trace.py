@@ -35,9 +35,17 @@ StepStatus = Literal["success", "failure", "running"]
 
 
 class ItemCounts(BaseModel):
-    total: int | None = Field(default=None, description="Items the path gave (None: unknown).")
-    succeeded: int = 0
-    failed: int = 0
+    """A for_each task's items: succeeded + failed are those done (the rest still run,
+    or were stopped when one failed)."""
+
+    total: int | None = Field(
+        default=None, description="Items the path gave (None: unknown, or not an array)."
+    )
+    succeeded: int = Field(default=0, description="Items whose invocation succeeded.")
+    failed: int = Field(default=0, description="Items that failed after their retries.")
+    first_failed_index: int | None = Field(
+        default=None, description="The lowest index (from 0) of a failed item."
+    )
 
 
 class PathStep(BaseModel):
@@ -303,17 +311,19 @@ def _items(task: Task, history: _History) -> ItemCounts:
         (started[0].get("mapStateStartedEventDetails") or {}).get("length") if started else None
     )
 
-    def count(kind: str, details: str) -> int:
-        return sum(
-            1
+    def indexes(kind: str, details: str) -> list[int]:
+        return [
+            int((e.get(details) or {}).get("index") or 0)
             for e in history.events
             if e.get("type") == kind and (e.get(details) or {}).get("name") == task.name
-        )
+        ]
 
+    failed = indexes("MapIterationFailed", "mapIterationFailedEventDetails")
     return ItemCounts(
         total=length if isinstance(length, int) else None,
-        succeeded=count("MapIterationSucceeded", "mapIterationSucceededEventDetails"),
-        failed=count("MapIterationFailed", "mapIterationFailedEventDetails"),
+        succeeded=len(indexes("MapIterationSucceeded", "mapIterationSucceededEventDetails")),
+        failed=len(failed),
+        first_failed_index=min(failed) if failed else None,
     )
 
 

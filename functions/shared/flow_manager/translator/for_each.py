@@ -108,11 +108,18 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
             "ResultSelector": {"status": "success", "data.$": "$[*].data", "error": None},
             "ResultPath": result_path(task.name),
             "Catch": [
+                # An object passes the guard (see above) and fails the Map reading it:
+                # routed to the same "no items" failure as any other non-array.
+                {
+                    "ErrorEquals": [NOT_AN_ARRAY],
+                    "ResultPath": result_path(task.name),
+                    "Next": missing,
+                },
                 {
                     "ErrorEquals": ["States.ALL"],
                     "ResultPath": result_path(task.name),
                     "Next": on_failure,
-                }
+                },
             ],
             "Next": on_success,
         },
@@ -125,3 +132,8 @@ _OFFLOADED_NOTE = (
     "ResultsBucket, where a for_each cannot read it)"
 )
 _SCALAR_TESTS = ("IsString", "IsNumeric", "IsBoolean", "IsNull")
+NOT_AN_ARRAY = "States.QueryEvaluationError"
+"""What the Map state raises when its items are an object ("Map state input must be an
+array"), in moto's interpreter (the local stack's engine). Step Functions may name it
+otherwise, or raise the uncatchable States.Runtime: then the States.ALL catch, or the
+execution's failure, ends the task, and its report says the path is not an array."""
