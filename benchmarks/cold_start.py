@@ -41,11 +41,13 @@ ENVIRONMENT = {
     "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / "shared"), str(ROOT / "benchmarks")]),
 }
 
-# Both children print {"import": s, "health": s, "validate": s}: seconds since start,
-# after the import, after the first answer, after the second.
+# Both children print {"import": s, "health": s, "validate": s, "cpu": s}: seconds since
+# start, after the import, after the first answer, after the second; and the CPU time
+# the process used for all of it (steadier than wall time when other work shares the
+# machine's cores).
 POWERTOOLS_CHILD = r"""
 import json, sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 sys.path.insert(0, sys.argv[1])
 import app
 imported = time.perf_counter()
@@ -55,6 +57,8 @@ class Context:
     memory_limit_in_mb = 512
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
     aws_request_id = "benchmark"
+    def get_remaining_time_in_millis(self):
+        return 30_000
 
 def event(method, path, body=None):
     return {"resource": "/{proxy+}", "path": path, "httpMethod": method,
@@ -70,12 +74,13 @@ health = time.perf_counter()
 answer = app.lambda_handler(event("POST", "/flows/validate", json.loads(sys.argv[2])), Context())
 assert answer["statusCode"] == 200 and json.loads(answer["body"])["valid"], answer
 done = time.perf_counter()
-print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start}))
+print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start,
+                  "cpu": time.process_time() - cpu}))
 """
 
 FASTAPI_CHILD = r"""
 import asyncio, json, sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 import fastapi_app
 imported = time.perf_counter()
 
@@ -100,43 +105,61 @@ health = time.perf_counter()
 status, body = call("POST", "/flows/validate", json.loads(sys.argv[2]))
 assert status == 200 and body["valid"], body
 done = time.perf_counter()
-print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start}))
+print(json.dumps({"import": imported - start, "health": health - start, "validate": done - start,
+                  "cpu": time.process_time() - cpu}))
 """
 
 
-def measure(child: str, runs: int) -> dict[str, float]:
-    figures: dict[str, list[float]] = {"import": [], "health": [], "validate": []}
+def run_once(child: str) -> dict[str, float]:
+    finished = subprocess.run(
+        [sys.executable, "-c", child, str(ROOT / "functions" / "api"), json.dumps(FLOW)],
+        env={**os.environ, **ENVIRONMENT},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise SystemExit(finished.stderr[-2000:])
+    times: dict[str, float] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return times
+
+
+def measure(children: dict[str, str], runs: int) -> dict[str, dict[str, float]]:
+    """Median figures of each child; the children take turns, so a burst of other work
+    on the machine weighs on both alike."""
+    figures: dict[str, dict[str, list[float]]] = {name: {} for name in children}
     for _ in range(runs):
-        finished = subprocess.run(
-            [sys.executable, "-c", child, str(ROOT / "functions" / "api"), json.dumps(FLOW)],
-            env={**os.environ, **ENVIRONMENT},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if finished.returncode != 0:
-            raise SystemExit(finished.stderr[-2000:])
-        times = json.loads(finished.stdout.strip().splitlines()[-1])
-        for key, value in times.items():
-            figures[key].append(value)
-    return {key: statistics.median(values) for key, values in figures.items()}
+        for name, child in children.items():
+            for key, value in run_once(child).items():
+                figures[name].setdefault(key, []).append(value)
+    return {
+        name: {key: statistics.median(values) for key, values in times.items()}
+        for name, times in figures.items()
+    }
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    rows = [("ApiFunction (Powertools)", measure(POWERTOOLS_CHILD, runs))]
+    children = {"ApiFunction (Powertools)": POWERTOOLS_CHILD}
     try:
         import fastapi  # noqa: F401 (only to know whether the comparison can run)
     except ImportError:
         print("fastapi is not installed: `pip install fastapi` to compare", file=sys.stderr)
     else:
-        rows.append(("FastAPI, same routes", measure(FASTAPI_CHILD, runs)))
+        children["FastAPI, same routes"] = FASTAPI_CHILD
+    rows = list(measure(children, runs).items())
     print(f"cold start, median of {runs} fresh processes (ms since the import began)")
-    print(f"{'':28} {'import':>8} {'GET /health':>12} {'+ POST /flows/validate':>24}")
+    print(f"{'':28} {'import':>8} {'GET /health':>12} {'+ POST /flows/validate':>24} {'CPU':>6}")
     for name, figures in rows:
         print(
             f"{name:28} {figures['import'] * 1000:8.0f} {figures['health'] * 1000:12.0f}"
-            f" {figures['validate'] * 1000:24.0f}"
+            f" {figures['validate'] * 1000:24.0f} {figures['cpu'] * 1000:6.0f}"
+        )
+    if len(rows) == 2:
+        (_, ours), (_, theirs) = rows
+        print(
+            f"ratio ApiFunction / FastAPI: {ours['validate'] / theirs['validate']:.2f} (wall, "
+            f"import + both requests), {ours['cpu'] / theirs['cpu']:.2f} (CPU)"
         )
 
 
