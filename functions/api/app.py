@@ -18,6 +18,7 @@ import binascii
 import importlib
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -291,6 +292,9 @@ class _Resolver(APIGatewayRestResolver):
 
 
 app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    # SnapStart snapshots the initialised function once: every router goes in it.
+    app.include_all_routers()
 
 
 def _media_type(content_type: str) -> str:
