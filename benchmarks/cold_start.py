@@ -5,7 +5,15 @@ POST /flows/validate (the seeds' flow), as a new Lambda execution environment wo
 Times are taken inside the process (the interpreter's own start-up is the same for
 both and not counted); the figure is the median of N runs (default 10).
 
-    .venv/bin/python benchmarks/cold_start.py [N]
+    .venv/bin/python benchmarks/cold_start.py [N] [--no-bytecode]
+
+Compiled bytecode decides much of a cold start, so each run states where it comes from
+rather than depending on which `__pycache__` directories happen to exist: by default
+every module (the project's and the libraries') is compiled once into a cache of this
+benchmark's own (PYTHONPYCACHEPREFIX) before the timed runs, as on a machine that ran
+the code before. `--no-bytecode` compiles everything in every run (a fresh, empty
+cache each time), as Lambda does with what `sam build` makes: its artifacts hold no
+`.pyc`, and /opt and /var/task are read-only, so nothing is ever cached there.
 
 ApiFunction answers API Gateway proxy events through `lambda_handler`; FastAPI answers
 the same requests through its ASGI interface, as a Lambda adapter (Mangum) drives it.
@@ -19,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,10 +119,12 @@ print(json.dumps({"import": imported - start, "health": health - start, "validat
 """
 
 
-def run_once(child: str) -> dict[str, float]:
+def run_once(child: str, cache: str, *, write: bool) -> dict[str, float]:
+    """One fresh process; bytecode read from (and, if `write`, written to) `cache`."""
+    bytecode = {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": "" if write else "1"}
     finished = subprocess.run(
         [sys.executable, "-c", child, str(ROOT / "functions" / "api"), json.dumps(FLOW)],
-        env={**os.environ, **ENVIRONMENT},
+        env={**os.environ, **ENVIRONMENT, **bytecode},
         capture_output=True,
         text=True,
         check=False,
@@ -124,14 +135,20 @@ def run_once(child: str) -> dict[str, float]:
     return times
 
 
-def measure(children: dict[str, str], runs: int) -> dict[str, dict[str, float]]:
+def measure(children: dict[str, str], runs: int, *, bytecode: bool) -> dict[str, dict[str, float]]:
     """Median figures of each child; the children take turns, so a burst of other work
     on the machine weighs on both alike."""
     figures: dict[str, dict[str, list[float]]] = {name: {} for name in children}
-    for _ in range(runs):
-        for name, child in children.items():
-            for key, value in run_once(child).items():
-                figures[name].setdefault(key, []).append(value)
+    with tempfile.TemporaryDirectory(prefix="cold-start-pycache-") as scratch:
+        cached = os.path.join(scratch, "cached")
+        if bytecode:
+            for child in children.values():  # compile everything once, untimed
+                run_once(child, cached, write=True)
+        for _ in range(runs):
+            for name, child in children.items():
+                cache = cached if bytecode else os.path.join(scratch, "empty")
+                for key, value in run_once(child, cache, write=False).items():
+                    figures[name].setdefault(key, []).append(value)
     return {
         name: {key: statistics.median(values) for key, values in times.items()}
         for name, times in figures.items()
@@ -139,7 +156,9 @@ def measure(children: dict[str, str], runs: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    bytecode = "--no-bytecode" not in sys.argv[1:]
+    runs = int(arguments[0]) if arguments else 10
     children = {"ApiFunction (Powertools)": POWERTOOLS_CHILD}
     try:
         import fastapi  # noqa: F401 (only to know whether the comparison can run)
@@ -147,8 +166,12 @@ def main() -> None:
         print("fastapi is not installed: `pip install fastapi` to compare", file=sys.stderr)
     else:
         children["FastAPI, same routes"] = FASTAPI_CHILD
-    rows = list(measure(children, runs).items())
-    print(f"cold start, median of {runs} fresh processes (ms since the import began)")
+    rows = list(measure(children, runs, bytecode=bytecode).items())
+    where = "compiled once before" if bytecode else "compiled in every run, as in Lambda"
+    print(
+        f"cold start, median of {runs} fresh processes (ms since the import began; "
+        f"bytecode {where})"
+    )
     print(f"{'':28} {'import':>8} {'GET /health':>12} {'+ POST /flows/validate':>24} {'CPU':>6}")
     for name, figures in rows:
         print(
