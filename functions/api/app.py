@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
@@ -194,6 +195,7 @@ class _Resolver(APIGatewayRestResolver):
             name: [self._compile_regex(path) for path in paths]
             for name, paths in [*ROUTER_PATHS.items(), (_DOCS, (DOCS_PATH,))]
         }
+        self._including = threading.Lock()  # a router is registered once, whoever asks
 
     def _include(self, name: str) -> None:
         del self._pending[name]
@@ -210,13 +212,17 @@ class _Resolver(APIGatewayRestResolver):
     def include_routers_for(self, path: str) -> None:
         """Register every router with a path that may match `path` (none twice): the
         routers a request may reach, and nothing else."""
-        for name, rules in list(self._pending.items()):
-            if any(rule.match(path) for rule in rules):
-                self._include(name)
+        if not self._pending:
+            return
+        with self._including:
+            for name, rules in list(self._pending.items()):
+                if any(rule.match(path) for rule in rules):
+                    self._include(name)
 
     def include_all_routers(self) -> None:
-        for name in list(self._pending):
-            self._include(name)
+        with self._including:
+            for name in list(self._pending):
+                self._include(name)
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         """Powertools documents its own 422 body on every route. This API answers
