@@ -6,15 +6,21 @@ every error to the one error body, and the Lambda entry point. The routes live i
 `flow_manager`, and shapes the answer. Statuses of domain errors are in `responses.py`.
 
 Cold start: nothing here imports boto3 or the X-Ray SDK. AWS clients are made by the
-first request that needs one; Tracer is imported only when tracing is on.
+first request that needs one; Tracer is imported only when tracing is on. A router (and
+the domain modules behind it) is imported by the first request whose path it serves
+(ROUTER_PATHS), and /docs is set up by its first request; the OpenAPI document imports
+them all, in one fixed order, so it does not depend on which requests came first.
 """
 
 from __future__ import annotations
 
 import binascii
+import importlib
 import json
 import math
+import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
@@ -29,9 +35,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import approvals, compat, diagrams, retries, schedules, service
-from routes import executions as execution_routes
-from routes import flows as flow_routes
+from routes import service
 from routes.responses import JSON, error_response, status_of
 from routes.services import executions, flows, reset
 
@@ -158,10 +162,72 @@ _DYNAMIC_SEGMENT = re.compile(r"(<\w+>)")
 _ROUTE_REGEX = r"^{}/*\Z"
 
 
+# Each router of routes/ (in the order the API lists them) and the paths it serves,
+# as Powertools spells them. tests/unit/test_lazy_routes.py checks it against the routers.
+ROUTER_PATHS: dict[str, tuple[str, ...]] = {
+    "service": ("/health", "/openapi.json", "/tasks"),
+    "flows": ("/flows", "/flows/<flow_id>", "/flows/<flow_id>/definition", "/flows/validate"),
+    "executions": ("/executions/<execution_id>", "/flows/<flow_id>/executions"),
+    "compat": (
+        "/flow/<execution_id>",
+        "/flow/<execution_id>/status",
+        "/flow/create",
+        "/flow/execute",
+        "/flow/run-sample",
+        "/flows/execute",
+        "/run-flow",
+    ),
+    "approvals": ("/executions/<execution_id>/approvals/<task>",),
+    "retries": ("/executions/<execution_id>/retry",),
+    "schedules": ("/flows/<flow_id>/schedules", "/flows/<flow_id>/schedules/<name>"),
+    "diagrams": ("/executions/<execution_id>/diagram", "/flows/<flow_id>/diagram"),
+}
+DOCS_PATH = "/docs"
+_DOCS = "docs"  # the Swagger UI route, set up by Powertools' enable_swagger, listed last
+_ORDER = {f"routes.{name}": i for i, name in enumerate(ROUTER_PATHS)}
+
+
 class _Resolver(APIGatewayRestResolver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What is not registered yet: router name -> the rules of its paths.
+        self._pending: dict[str, list[re.Pattern[str]]] = {
+            name: [self._compile_regex(path) for path in paths]
+            for name, paths in [*ROUTER_PATHS.items(), (_DOCS, (DOCS_PATH,))]
+        }
+        self._including = threading.Lock()  # a router is registered once, whoever asks
+
+    def _include(self, name: str) -> None:
+        del self._pending[name]
+        if name == _DOCS:
+            # Powertools' Swagger UI: its imports (OpenAPI models, the UI) cost a cold
+            # start, so only a request to /docs pays for them.
+            self.enable_swagger(path=DOCS_PATH, **service.openapi_settings())
+        else:
+            self.include_router(importlib.import_module(f"routes.{name}").router)
+        # Registration order is dispatch and document order: the same whatever came first.
+        for routes in (self._static_routes, self._dynamic_routes):
+            routes.sort(key=lambda route: _ORDER.get(route.func.__module__, len(_ORDER)))
+
+    def include_routers_for(self, path: str) -> None:
+        """Register every router with a path that may match `path` (none twice): the
+        routers a request may reach, and nothing else."""
+        if not self._pending:
+            return
+        with self._including:
+            for name, rules in list(self._pending.items()):
+                if any(rule.match(path) for rule in rules):
+                    self._include(name)
+
+    def include_all_routers(self) -> None:
+        with self._including:
+            for name in list(self._pending):
+                self._include(name)
+
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         """Powertools documents its own 422 body on every route. This API answers
         validation errors with ErrorBody, on the routes that list them: drop the rest."""
+        self.include_all_routers()
         schema = super().get_openapi_schema(*args, **kwargs)
         for item in (schema.paths or {}).values():
             for method in ("get", "put", "post", "delete", "patch"):
@@ -185,6 +251,7 @@ class _Resolver(APIGatewayRestResolver):
         before a parameterised one (/flows/{flow_id}), whatever the method, as API
         Gateway picks the most specific resource first. (Powertools picks the method
         first, so DELETE /flow/create ran the DELETE /flow/{execution_id} route.)"""
+        self.include_routers_for(path)
         static = [route for route in self._static_routes if route.rule.match(path)]
         return static or [route for route in self._dynamic_routes if route.rule.match(path)]
 
@@ -231,12 +298,9 @@ class _Resolver(APIGatewayRestResolver):
 
 
 app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
-for _router in (service.router, flow_routes.router, execution_routes.router, compat.router):
-    app.include_router(_router)
-app.include_router(approvals.router)
-app.include_router(retries.router)
-app.include_router(schedules.router)
-app.include_router(diagrams.router)
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    # SnapStart snapshots the initialised function once: every router goes in it.
+    app.include_all_routers()
 
 
 def _media_type(content_type: str) -> str:
@@ -404,8 +468,6 @@ def _location(loc: Any) -> str:
     parts = [str(p) for p in loc] if isinstance(loc, (list, tuple)) else [str(loc)]
     return ".".join(parts)
 
-
-app.enable_swagger(path="/docs", **service.openapi_settings())
 
 # ---- the Lambda entry point --------------------------------------------------------------
 

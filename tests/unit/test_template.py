@@ -239,8 +239,25 @@ def test_api_events_and_definition_body_name_the_same_routes() -> None:
 def test_every_route_is_integrated_with_the_api_function() -> None:
     for route, operation in body_routes().items():
         uri = sub_text(operation["x-amazon-apigateway-integration"]["uri"])
-        assert "${ApiFunction.Arn}" in uri, route
+        # Its alias `live`: the published version, which SnapStart restores when enabled
+        assert uri.endswith("${ApiFunction.Arn}:live/invocations"), route
         assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def test_snapstart_is_a_parameter_off_by_default_applied_to_the_api_functions_versions() -> None:
+    parameter = TEMPLATE["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "disabled"
+    assert set(parameter["AllowedValues"]) == {"enabled", "disabled"}
+    properties = TEMPLATE["Resources"]["ApiFunction"]["Properties"]
+    # SnapStart applies to published versions: every deploy publishes one behind `live`
+    assert properties["AutoPublishAlias"] == "live"
+    assert properties["VersionDeletionPolicy"] == "Delete"
+    assert properties["SnapStart"]["ApplyOn"] == {
+        "Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]
+    }
+    assert TEMPLATE["Conditions"]["SnapStartEnabled"] == {
+        "Fn::Equals": [{"Ref": "SnapStart"}, "enabled"]
+    }
 
 
 def test_only_health_and_docs_are_open_the_rest_needs_sigv4_unless_auth_mode_none() -> None:

@@ -4,25 +4,34 @@ cold /health builds none of them, and no AWS client exists before a route needs 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from flow_manager.executions import Executions
-from flow_manager.flows import Flows
-from flow_manager.schedules import Schedules
 from flow_manager.settings import load_settings
+
+if TYPE_CHECKING:  # imported by the first call: a router needs only its own services
+    from flow_manager.executions import Executions
+    from flow_manager.flows import Flows
+    from flow_manager.schedules import Schedules
 
 
 @cache
 def flows() -> Flows:
+    from flow_manager.flows import Flows
+
     return Flows.from_settings(load_settings())
 
 
 @cache
 def executions() -> Executions:
+    from flow_manager.executions import Executions
+
     return Executions(flows())
 
 
 @cache
 def schedules() -> Schedules:
+    from flow_manager.schedules import Schedules
+
     return Schedules(executions())
 
 

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -55,12 +55,14 @@ from flow_manager.reports import (
     ExecutionStatus,
     ExecutionSummary,
     build_report,
-    expand_offloaded,
     iso,
 )
 from flow_manager.results_store import MAX_SKELETON_BYTES, json_size
-from flow_manager.store import ExecutionRecord, FlowHead
+from flow_manager.store import ExecutionRecord, FlowHead, Item
 from flow_manager.validation import check_context, check_demo
+
+if TYPE_CHECKING:
+    from flow_manager.results_store import ResultsStore
 
 # Fixed forever: execution ids derived from Idempotency-Keys must not change on upgrade.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c5e-4a7d-4f0e-9a51-3c0d2f9b8e17")
@@ -211,13 +213,29 @@ class Executions:
         return self.get(execution_id)
 
     def progress(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionReport | None]:
-        """The execution's record and its report; no report while it is only prepared."""
-        record = self._record(execution_id)
+        """The execution's record and its report; no report while it is only prepared.
+        A finished execution's report is built once and stored (stored_reports.py):
+        later reads are one DynamoDB query, with no call to Step Functions."""
+        from flow_manager.stored_reports import StoredReports
+
+        record, stored = self._record_and_report(execution_id)
+        finished = StoredReports(self.store, self._results())
+        report = finished.read(record, stored)
+        if report is None:
+            built = self._build(record)
+            if built is None:
+                return record, None
+            report = finished.finish(record, *built)
+        return record, report
+
+    def _build(self, record: ExecutionRecord) -> tuple[ExecutionReport, bool] | None:
+        """The report from Step Functions, and whether the execution had ended (so the
+        report is final); None while it is only prepared."""
         described = self.engine.describe(record.execution_arn)
         if described is None:
             if record.prepared_input is not None:
-                return record, None
-            raise ExecutionNotFound(execution_id)  # indexed, but the start never happened
+                return None
+            raise ExecutionNotFound(record.execution_id)  # indexed, the start never happened
         # The outline without data (every state exit carries the whole state), and the
         # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
         events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
@@ -226,12 +244,18 @@ class Executions:
         report = build_report(
             self._summary(record, described), described, list(events.values()), flow
         )
-        bucket = self.flows.settings.results_bucket
-        if bucket:
-            from flow_manager.results_store import ResultsStore
+        from flow_manager.stored_reports import FINAL_SFN_STATUSES
 
-            report = expand_offloaded(report, ResultsStore(bucket, self.flows.settings.region))
-        return record, report
+        # Described before the history was read: an ended execution's history is whole.
+        return report, str(described.get("status")) in FINAL_SFN_STATUSES
+
+    def _results(self) -> ResultsStore | None:
+        bucket = self.flows.settings.results_bucket
+        if not bucket:
+            return None
+        from flow_manager.results_store import ResultsStore
+
+        return ResultsStore(bucket, self.flows.settings.region)
 
     def launch(self, record: ExecutionRecord, execution_input: str) -> Started:
         """Index `record` and start it with `execution_input`, safely repeated: an id
@@ -427,6 +451,14 @@ class Executions:
         if record is None:
             raise ExecutionNotFound(execution_id)
         return record
+
+    def _record_and_report(self, execution_id: str) -> tuple[ExecutionRecord, Item | None]:
+        if not execution_id or len(execution_id) > 80:
+            raise ExecutionNotFound(execution_id[:80])
+        record, report = self.store.get_execution_and_report(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        return record, report
 
     def _summary(self, record: ExecutionRecord, described: dict[str, Any]) -> ExecutionSummary:
         return ExecutionSummary(

@@ -46,7 +46,6 @@ from flow_manager.errors import (
 )
 from flow_manager.model import FLOW_ID_PATTERN, Flow
 from flow_manager.paging import PageTokens, StoredKey
-from flow_manager.reports import iso
 from flow_manager.settings import Settings
 from flow_manager.store import ConditionFailed, FlowHead, FlowStore, FlowVersion
 from flow_manager.translator import compile_flow
@@ -594,6 +593,8 @@ def _summary(head: FlowHead) -> FlowSummary:
 
 
 def _stamp(now: datetime) -> str:
+    from flow_manager.reports import iso  # reports is for executions: not at import
+
     return iso(now) or ""
 
 

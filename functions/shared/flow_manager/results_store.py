@@ -186,6 +186,16 @@ class ResultsStore:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
         self._documents[key] = data
 
+    def put_blob(self, key: str, body: bytes) -> None:
+        """Bytes the API stores itself (a finished execution's compressed report)."""
+        self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType="application/octet-stream"
+        )
+
+    def blob(self, key: str) -> bytes:
+        body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
+
     def document(self, key: str) -> Any:
         if key not in self._documents:
             body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flow_manager.catalog import parse_catalog
 from flow_manager.engine import PREFIX_PATTERN
 from flow_manager.errors import ConfigurationError, InvalidCatalog
-from flow_manager.tasks import demo_switches_enabled
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -54,6 +53,9 @@ class Settings(BaseModel):
         missing = [name for name in required if not env.get(name)]
         if missing:
             raise ConfigurationError(f"environment variables not set: {', '.join(missing)}")
+        # The task functions' module (~600 lines and the flow model): not for a cold /health.
+        from flow_manager.tasks import demo_switches_enabled
+
         try:
             catalog = parse_catalog(env["TASK_CATALOG"], "TASK_CATALOG")
         except InvalidCatalog as exc:

@@ -9,6 +9,10 @@
                            version ARN), and that is what runs
     EXEC#<id> / EXEC       execution id → ARN, flow, version, idempotency key;
                            gsi1 (EXECS#<flow id> / <created>#<id>) lists a flow's ids
+    EXEC#<id> / REPORT     a finished execution's report, stored once (zlib, or the
+                           key of its object in the ResultsBucket) with the version
+                           of its schema (stored_reports.py); read with the EXEC
+                           item in one query
 
 Pending items also carry `expires_at` (the table's TTL attribute), a day past their
 lease: DynamoDB deletes what a request abandoned (a Lambda killed mid-create) once
@@ -21,6 +25,7 @@ DynamoDB client is created on first use: GET /health must not pay for boto3.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import zlib
@@ -47,6 +52,7 @@ FLOWS_INDEX = "gsi1"
 FLOWS_PARTITION = "FLOWS"
 HEAD_SK = "FLOW"
 EXEC_SK = "EXEC"
+REPORT_SK = "REPORT"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 # DynamoDB hands back what it could not do in a batch under load: retry only that, with
@@ -310,7 +316,8 @@ class FlowStore:
             for sk in self._query_sort_keys(flow_pk(flow_id))
             if sk != HEAD_SK
         ]
-        keys += [(exec_pk(e), EXEC_SK) for e in self.execution_ids(flow_id)]
+        for execution_id in self.execution_ids(flow_id):
+            keys += [(exec_pk(execution_id), EXEC_SK), (exec_pk(execution_id), REPORT_SK)]
         self._delete_keys(keys)
         self._db.delete_item(TableName=self.table, Key=_key(flow_pk(flow_id), HEAD_SK))
 
@@ -362,6 +369,47 @@ class FlowStore:
         item = self._get(exec_pk(execution_id), EXEC_SK)
         return None if item is None else _execution(item)
 
+    def get_execution_and_report(
+        self, execution_id: str
+    ) -> tuple[ExecutionRecord | None, Item | None]:
+        """The execution's record and its stored report item (None if none was stored):
+        one query of the execution's partition, so a finished execution costs one read."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(exec_pk(execution_id))},
+            "ConsistentRead": True,
+        }
+        try:
+            items = {item["sk"]["S"]: item for item in self._query(request)}
+        except Exception as exc:
+            raise_if_unavailable(exc)
+            raise
+        record = items.get(EXEC_SK)
+        return (None if record is None else _execution(record)), items.get(REPORT_SK)
+
+    def put_report(self, execution_id: str, attributes: Item) -> None:
+        """Store (or replace) a finished execution's report item, only while its record
+        exists: a concurrent DELETE /flow/{id} or flow delete leaves nothing behind."""
+        with contextlib.suppress(ConditionFailed):  # deleted meanwhile: nothing to store
+            self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table,
+                            "Key": _key(exec_pk(execution_id), EXEC_SK),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {**_key(exec_pk(execution_id), REPORT_SK), **attributes},
+                        }
+                    },
+                ]
+            )
+
     def get_executions(self, execution_ids: Sequence[str]) -> dict[str, ExecutionRecord]:
         found: dict[str, ExecutionRecord] = {}
         unique = list(dict.fromkeys(execution_ids))
@@ -396,6 +444,7 @@ class FlowStore:
 
     def delete_execution(self, execution_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=_key(exec_pk(execution_id), EXEC_SK))
+        self._db.delete_item(TableName=self.table, Key=_key(exec_pk(execution_id), REPORT_SK))
 
     def execution_ids(self, flow_id: str) -> Iterator[str]:
         request: dict[str, Any] = {
