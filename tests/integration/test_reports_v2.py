@@ -104,6 +104,32 @@ def test_a_wait_task_has_its_timing_and_succeeds(sfn: SfnHarness) -> None:
     assert wait.execution_time >= 0
 
 
+@pytest.mark.parametrize("data", [True, False], ids=["with-data", "without-data"])
+def test_a_wait_whose_seconds_from_is_no_number_is_reported_failed_with_its_route(
+    sfn: SfnHarness, data: bool
+) -> None:
+    # Given a wait on context.delay whose failure goes to b
+    ok(sfn, "a", "b")
+    flow, catalog = make(
+        [
+            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
+            {"name": "a"},
+            {"name": "b"},
+        ],
+        [cond("w", "a", "b")],
+    )
+    # When it runs without a delay (the report read as the API reads the history)
+    report = report_now(sfn, flow, execute(sfn, flow, catalog, {}).execution_arn, data=data)
+    # Then the wait is a failure saying why, and the path goes to its failure target
+    assert report.executed_tasks == ["w", "b"]
+    assert report.task_results["w"].status == "failure"
+    assert "context.delay is missing" in (report.task_results["w"].error or "")
+    assert [(s.task, s.status, s.next) for s in report.path] == [
+        ("w", "failure", "b"),
+        ("b", "success", "end"),
+    ]
+
+
 def test_while_waiting_the_wait_is_the_current_task(sfn: SfnHarness) -> None:
     # Given a flow that waits an hour
     ok(sfn, "a")

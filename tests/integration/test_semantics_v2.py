@@ -262,6 +262,50 @@ def test_a_wait_task_with_cases_routes_on_the_context(sfn: SfnHarness) -> None:
     assert run(sfn, flow, catalog, {"vip": False}).executed_tasks == ("a",)
 
 
+@pytest.mark.parametrize(
+    "context",
+    [{}, {"delay": "soon"}, {"delay": -5}, {"delay": None}],
+    ids=["missing", "string", "negative", "null"],
+)
+def test_a_wait_whose_seconds_from_is_no_number_fails_and_takes_its_failure_target(
+    sfn: SfnHarness, context: dict[str, Any]
+) -> None:
+    # Given a wait on context.delay, whose failure goes to cleanup
+    ok(sfn, "notify", "cleanup")
+    flow, catalog = make(
+        [
+            {"name": "cool_down", "type": "wait", "seconds_from": "context.delay"},
+            {"name": "notify"},
+            {"name": "cleanup"},
+        ],
+        [cond("cool_down", "notify", "cleanup")],
+    )
+    # When it runs with a delay that is missing, not a number or negative
+    result = run(sfn, flow, catalog, context)
+    # Then the execution does not fail in the Wait (States.Runtime): the wait is a
+    # failure saying why, and its failure target runs
+    assert "cool_down" not in result.entered_states
+    assert result.executed_tasks == ("cleanup",)
+    assert result.output["results"]["cool_down"] == {
+        "status": "failure",
+        "data": None,
+        "error": "wait: context.delay is missing, not a number or negative "
+        "(a wait takes a whole number of seconds ≥ 0)",
+    }
+
+
+def test_a_wait_whose_seconds_from_is_no_number_without_a_condition_fails_the_flow(
+    sfn: SfnHarness,
+) -> None:
+    # Given a lone wait on context.delay
+    flow, catalog = make([{"name": "cool_down", "type": "wait", "seconds_from": "context.delay"}])
+    # When it runs without a delay
+    result = run(sfn, flow, catalog, {})
+    # Then the flow ends failed at the wait, with the flow's own error
+    assert result.status == "FAILED"
+    assert result.error == "TaskFailed"
+
+
 # ---- for_each --------------------------------------------------------------------------------
 
 
@@ -537,12 +581,12 @@ def test_resume_from_an_unknown_task_fails_without_running_anything(sfn: SfnHarn
 
 
 def test_v2_constructs_keep_the_transition_budget(sfn: SfnHarness) -> None:
-    # Given wait → for_each → parallel (two one-task branches) → approval-free task
+    # Given a seconds_from wait → for_each → parallel (two one-task branches) → approval-free task
     ok(sfn, "a", "b", "last")
     sfn.register("each", _doubling())
     flow, catalog = make(
         [
-            {"name": "w", "type": "wait", "seconds": 0},
+            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
             {"name": "each", "for_each": "context.items"},
             {
                 "name": "par",
@@ -556,10 +600,10 @@ def test_v2_constructs_keep_the_transition_budget(sfn: SfnHarness) -> None:
         ],
         [cond("w", "each"), cond("each", "par"), cond("par", "last")],
     )
-    result = run(sfn, flow, catalog, {"items": [1, 2]})
+    result = run(sfn, flow, catalog, {"items": [1, 2], "delay": 0})
     assert result.status == "SUCCEEDED"
     entered = [e for e in result.history if e["type"].endswith("StateEntered")]
-    # wait 1, for_each 2 + 3 per item, parallel 2 + branches' own (2 per task + their
-    # terminal), last 2, fixed 3
-    budget = 1 + (2 + 3 * 2) + (2 + 2 * (2 + 1)) + 2 + 3
+    # seconds_from wait 2 (its guard), for_each 2 + 3 per item, parallel 2 + branches'
+    # own (2 per task + their terminal), last 2, fixed 3
+    budget = 2 + (2 + 3 * 2) + (2 + 2 * (2 + 1)) + 2 + 3
     assert len(entered) <= budget

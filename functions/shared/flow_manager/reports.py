@@ -382,6 +382,15 @@ def task_error(result: Mapping[str, Any]) -> str:
 
 _TASK_STATES = ("Task", "Wait", "Map", "Parallel")  # the states named after a task (§5)
 NO_ITEMS = " has no items"  # the Pass a for_each task's guard goes to (translator.for_each)
+NO_SECONDS = " has no seconds"  # the Pass a seconds_from wait's guard goes to (.wait)
+
+
+def _guard_failed(name: str) -> str | None:
+    """The task whose guard's failure Pass `name` is, if it is one."""
+    for suffix in (NO_ITEMS, NO_SECONDS):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return None
 
 
 @dataclass(frozen=True)
@@ -507,7 +516,7 @@ class _TaskTrail:
         exited = event.get("stateExitedEventDetails")
         if kind.endswith("StateExited") and isinstance(exited, Mapping):
             name = str(exited.get("name"))
-            task = name[: -len(NO_ITEMS)] if name.endswith(NO_ITEMS) else name
+            task = _guard_failed(name) or name
             run = self.runs.get(task)
             # A for_each's "no items" Pass ends it, after its guard or after its Map.
             if run is not None and (run.exited is None or name != task):
@@ -530,10 +539,14 @@ class _TaskTrail:
 
     def _task_of(self, name: str, state: str, owner: str | None) -> str | None:
         """The task a state entered begins, if it begins one."""
-        if name.endswith(NO_ITEMS) and state == "Pass":
-            task = name[: -len(NO_ITEMS)]
-            known = self.shape is None or task in self.shape.for_each
-            return task if known and task not in self.runs else None
+        guarded = _guard_failed(name) if state == "Pass" else None
+        if guarded is not None:
+            known = self.shape is None or (
+                guarded in self.shape.for_each
+                if name.endswith(NO_ITEMS)
+                else self.shape.kinds.get(guarded) == "wait"
+            )
+            return guarded if known and guarded not in self.runs else None
         if state not in _TASK_STATES:
             return None
         if self.shape is not None:

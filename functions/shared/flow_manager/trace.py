@@ -209,6 +209,7 @@ def _routes(unit: GraphUnit, task: Task) -> list[_Route]:
     condition = unit.graph.condition_for(task.name)
     on_success, on_failure = targets(condition)
     wait = task.task_type == "wait"
+    fails = not wait or task.seconds_from is not None  # a wait fails only by its guard
     routes: list[_Route] = []
     if condition is not None and condition.cases and not (wait and condition.outcome != "success"):
         on: StepStatus = "success" if condition.outcome == "success" else "failure"
@@ -218,17 +219,20 @@ def _routes(unit: GraphUnit, task: Task) -> list[_Route]:
     routes.append(
         _Route(None, "success", on_success, unit.target(on_success, task.name, succeeded=True))
     )
-    if not wait:  # a wait always succeeds: its failure route is never laid out
+    if fails:  # a wait without a guard always succeeds: no failure route is laid out
         state = unit.target(on_failure, task.name, succeeded=False)
         routes.append(_Route(None, "failure", on_failure, state))
     return routes
 
 
 def _no_items_states(unit: GraphUnit, task: Task) -> list[str]:
-    """A for_each task whose path is no array ends in the Pass after its guard."""
-    if task.for_each is None:
-        return []
-    return [f"{task.name} has no items"]
+    """A for_each task whose path is no array, and a wait whose seconds_from is no
+    number, end in the Pass after their guard."""
+    if task.for_each is not None:
+        return [f"{task.name} has no items"]
+    if task.task_type == "wait" and task.seconds_from is not None:
+        return [f"{task.name} has no seconds"]
+    return []
 
 
 def _status(
@@ -241,9 +245,10 @@ def _status(
 ) -> StepStatus:
     if ended is None:
         return "running" if running else "failure"
-    if task.task_type == "wait":
-        return "success"
     result = _result(task.name, history)
+    if task.task_type == "wait":  # it succeeds, unless its seconds_from guard failed it
+        failed = isinstance(result, Mapping) and result.get("status") == "failure"
+        return "failure" if failed else "success"
     if isinstance(result, Mapping):
         if result.get("status") in ("success", "failure"):
             return "success" if result["status"] == "success" else "failure"

@@ -21,7 +21,8 @@ lays out a flow or a branch and its terminal states. A construct whose condition
 no cases goes straight to its targets (Next / Catch).
 
 Cost (DESIGN §5): an executed task costs at most two transitions, plus three fixed per
-execution (Start, Set up or Resume, the terminal state). A case-free wait costs one;
+execution (Start, Set up or Resume, the terminal state). A case-free wait costs one
+(a seconds_from wait two: its guard);
 a for_each task two plus three per item; a parallel task its branches' own plus two;
 cases on a wait, for_each or parallel task add their Choice.
 """

@@ -100,6 +100,8 @@ class GraphUnit:
             condition = graph.condition_for(task.name)
             if task.for_each is not None:
                 self.entries[task.name] = self.names.fresh(f"{task.name} items?")
+            elif task.task_type == "wait" and task.seconds_from is not None:
+                self.entries[task.name] = self.names.fresh(f"{task.name} seconds?")
             if condition is not None:
                 self.choice[task.name] = condition.name
             elif task.task_type in ("task", "approval") and task.for_each is None:
@@ -110,7 +112,8 @@ class GraphUnit:
         return self.graph if isinstance(self.graph, Branch) else None
 
     def entry(self, task: str) -> str:
-        """The state a transition to `task` goes to (a for_each task's guard first)."""
+        """The state a transition to `task` goes to (a for_each task's or a
+        seconds_from wait's guard first)."""
         return self.entries.get(task, task)
 
     def states(self) -> dict[str, State]:
