@@ -251,3 +251,27 @@ def test_an_execution_diagram_follows_the_path_into_the_terminal_a_case_chose(
     assert ("t0", "f_succeed_node") in taken(text)
     assert ("t0", "f_end_node") not in taken(text)
     assert classes(text) == {"t0": "done", "f_succeed_node": "done"}
+
+
+def test_the_path_of_a_failed_seconds_from_wait_names_the_failure_case_that_held(
+    sfn: SfnHarness,
+) -> None:
+    # Given a guarded wait whose condition is on failure, with a case for VIPs
+    ok(sfn, "retry_later", "page", "go")
+    cases = [{"when": "context.vip == true", "target": "page"}]
+    flow, catalog = make(
+        [
+            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
+            {"name": "retry_later"},
+            {"name": "page"},
+            {"name": "go"},
+        ],
+        [cond("w", "retry_later", "go", outcome="failure", cases=cases)],
+    )
+    # When it runs without a delay, for a VIP
+    report = report_of(sfn, flow, execute(sfn, flow, catalog, {"vip": True}))
+    # Then the path says the wait failed and the case sent it to page
+    assert [(s.task, s.status, s.case, s.next) for s in report.path] == [
+        ("w", "failure", 0, "page"),
+        ("page", "success", None, "end"),
+    ]

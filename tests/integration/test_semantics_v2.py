@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from flow_manager.model import Flow
+from flow_manager.model import Flow, predict
 from flow_manager.translator import compile_flow
 from flow_manager.validation import validate
 from tests.support.sfn import ExecutionRun, LambdaContext, SfnHarness, lambda_arn
@@ -292,6 +292,34 @@ def test_a_wait_whose_seconds_from_is_no_number_fails_and_takes_its_failure_targ
         "error": "wait: context.delay is missing, not a number or negative "
         "(a wait takes a whole number of seconds ≥ 0)",
     }
+
+
+def test_a_failed_seconds_from_wait_tests_the_cases_of_a_failure_condition(
+    sfn: SfnHarness,
+) -> None:
+    # Given a wait whose condition is on failure, with a case to `page` for VIPs
+    ok(sfn, "retry_later", "page", "go")
+    cases = [{"when": "context.vip == true", "target": "page"}]
+    flow, catalog = make(
+        [
+            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
+            {"name": "retry_later"},
+            {"name": "page"},
+            {"name": "go"},
+        ],
+        [cond("w", "retry_later", "go", outcome="failure", cases=cases)],
+    )
+    for context, expected in [
+        ({"vip": True}, ("page",)),
+        ({"vip": False}, ("retry_later",)),
+        ({"vip": True, "delay": 0}, ("go",)),
+    ]:
+        # When it runs with and without a delay
+        result = run(sfn, flow, catalog, context)
+        # Then a failed wait takes the case or the condition's target, as predict() says
+        assert result.executed_tasks == expected, context
+        predicted = predict(flow, dict.fromkeys(expected, "success"), context=context)
+        assert predicted.executed_tasks[1:] == expected
 
 
 def test_a_wait_whose_seconds_from_is_no_number_without_a_condition_fails_the_flow(

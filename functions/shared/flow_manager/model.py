@@ -219,7 +219,8 @@ def predict(
 
     `outcomes[task]` is how each function-running task ends (a for_each task: how every
     item ends); `data[task]` is the data it returns; `context` is the execution's input.
-    Wait tasks succeed; a parallel task succeeds when every branch completes. A valid
+    Wait tasks succeed (a seconds_from wait fails when its value is not a number ≥ 0);
+    a parallel task succeeds when every branch completes. A valid
     flow is acyclic, so this ends after at most one visit per task.
     """
     results: dict[str, Any] = {}
@@ -268,7 +269,16 @@ def _predict_task(
 ) -> TaskStatus:
     kind = task.task_type
     if kind == "wait":
-        return "success"
+        if task.seconds_from is None:
+            return "success"
+        from flow_manager import expressions
+
+        seconds = _lookup(task.name, context, results)(expressions.parse_path(task.seconds_from))
+        number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        if number and seconds >= 0:
+            return "success"
+        results[task.name] = {"status": "failure", "data": None, "error": "no seconds"}
+        return "failure"
     if kind == "parallel":
         merged = dict(results)
         ok = True

@@ -211,7 +211,8 @@ def _routes(unit: GraphUnit, task: Task) -> list[_Route]:
     wait = task.task_type == "wait"
     fails = not wait or task.seconds_from is not None  # a wait fails only by its guard
     routes: list[_Route] = []
-    if condition is not None and condition.cases and not (wait and condition.outcome != "success"):
+    # A wait's cases are tested on success; on failure only a guarded wait has any.
+    if condition is not None and condition.cases and (fails or condition.outcome == "success"):
         on: StepStatus = "success" if condition.outcome == "success" else "failure"
         for i, case in enumerate(condition.cases):
             state = unit.target(case.target, task.name, succeeded=on == "success")

@@ -6,7 +6,7 @@ from flow_manager import expressions
 from flow_manager.model import Task
 from flow_manager.translator.common import State, result_path
 from flow_manager.translator.graph import GraphUnit, targets
-from flow_manager.translator.task import case_rules
+from flow_manager.translator.task import case_rules, choice
 
 
 def wait(unit: GraphUnit, task: Task) -> dict[str, State]:
@@ -50,7 +50,14 @@ def _seconds_guard(unit: GraphUnit, task: Task, seconds: str) -> dict[str, State
     condition = unit.graph.condition_for(task.name)
     _, on_failure = targets(condition)
     invalid = unit.names.fresh(f"{task.name}{NO_SECONDS}")
-    return {
+    after: dict[str, State] = {}
+    if condition is not None and condition.cases and condition.outcome == "failure":
+        # Cases are tested when the status equals the outcome: a failure here.
+        after = {condition.name: choice(unit, task)}
+        failure_next = condition.name
+    else:
+        failure_next = unit.target(on_failure, task.name, succeeded=False)
+    return after | {
         unit.entry(task.name): {
             "Type": "Choice",
             "Comment": f"{task.name} waits {task.seconds_from} seconds: is it a number ≥ 0?",
@@ -75,7 +82,7 @@ def _seconds_guard(unit: GraphUnit, task: Task, seconds: str) -> dict[str, State
                 "(a wait takes a whole number of seconds ≥ 0)",
             },
             "ResultPath": result_path(task.name),
-            "Next": unit.target(on_failure, task.name, succeeded=False),
+            "Next": failure_next,
         },
     }
 
