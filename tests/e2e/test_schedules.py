@@ -86,6 +86,27 @@ def test_a_rate_schedule_fires_the_flows_current_version_with_its_context(
     assert fired[0]["execution_arn"] in [e["execution_arn"] for e in listed]
 
 
+def test_an_execution_a_schedule_started_is_read_by_the_id_its_list_gives(
+    api: ApiClient, local: LocalStackProcess, create_flow: Callable[..., str]
+) -> None:
+    # Given an execution a schedule started (Scheduler names it: no request of ours did)
+    flow_id = create_flow()
+    body = {"name": "every-minute", "expression": "rate(1 minute)", "context": CONTEXT}
+    assert api.post(f"/flows/{flow_id}/schedules", body).status == 201
+    fired = next(f for f in advance(api, 61) if f["schedule"] == f"{flow_id}.every-minute")
+    ended(moto_sfn(local), fired["execution_arn"])
+    # When the flow's executions are listed, and the listed id is read
+    listed = json_body(api.get(f"/flows/{flow_id}/executions"))["executions"]
+    (entry,) = [e for e in listed if e["execution_arn"] == fired["execution_arn"]]
+    report = api.get(f"/executions/{entry['execution_id']}")
+    # Then the list names the version it ran, and its report reads like any other
+    assert entry["flow_version"] == 1
+    assert report.status == 200, report.error_line()
+    read = json_body(report)
+    assert (read["status"], read["flow_version"], read["context"]) == ("completed", 1, CONTEXT)
+    assert read["executed_tasks"] == ["task1", "task2", "task3"]
+
+
 def test_a_deleted_schedule_no_longer_fires(
     api: ApiClient, local: LocalStackProcess, create_flow: Callable[..., str]
 ) -> None:

@@ -82,7 +82,8 @@ SCHEDULE_ERRORS = ("FlowNotFound", "ScheduleNotFound")
     "state machine with the context as input: the flow's current version at that time "
     "(updating the flow changes what the schedule runs). 409 ScheduleExists when the flow "
     "has a schedule of that name. at() schedules delete themselves after they ran. "
-    "Executions a schedule starts are listed by GET /flows/{flow_id}/executions.",
+    "Executions a schedule starts are listed by GET /flows/{flow_id}/executions, and "
+    "the ids it gives are read, stopped and retried as any other.",
     responses={
         **ok(201, Schedule, "Created"),
         **errors("FlowNotFound", "ScheduleExists", "InvalidContext", *BODY_ERRORS),

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from flow_manager.aws import ATTEMPT_WORST_SECONDS, remaining
-from flow_manager.engine import ExecutionExists
+from flow_manager.engine import ExecutionExists, ExecutionListing
 from flow_manager.errors import (
     ExecutionAlreadyStarted,
     ExecutionNotFound,
@@ -58,7 +58,7 @@ from flow_manager.reports import (
     iso,
 )
 from flow_manager.results_store import MAX_SKELETON_BYTES, json_size
-from flow_manager.store import ExecutionRecord, FlowHead, Item
+from flow_manager.store import ExecutionRecord, FlowHead, FlowVersion, Item
 from flow_manager.validation import check_context, check_demo
 
 if TYPE_CHECKING:
@@ -351,6 +351,9 @@ class Executions:
             position["sfn"] if position else None,
         )
         records = self.store.get_executions([e.name for e in listed])
+        for e in listed:
+            if e.name not in records:
+                records[e.name] = self._adopt(head, state_machine_arn, e)
         summaries = []
         for e in listed:
             record = records.get(e.name)
@@ -373,6 +376,40 @@ class Executions:
             executions=summaries,
             next_token=tokens.encode(kind, {"sfn": next_token}) if next_token else None,
         )
+
+    def _adopt(
+        self, head: FlowHead, state_machine_arn: str, listed: ExecutionListing
+    ) -> ExecutionRecord:
+        """Index an execution this API did not start (a schedule's: EventBridge Scheduler
+        names its executions itself; or one started in the Step Functions console), so
+        the ids a list gives can be read, stopped and retried. It ran the newest version
+        published when it started (the unqualified machine runs the newest definition).
+        The write is conditional: a record already there wins."""
+        started = iso(listed.start_date) or ""
+        version = self._version_at(head, started)
+        record = ExecutionRecord(
+            execution_id=listed.name,
+            flow_id=head.flow_id,
+            flow_version=version.version if version else head.current_version,
+            execution_arn=listed.execution_arn,
+            state_machine_arn=state_machine_arn,
+            state_machine_version_arn=(version.state_machine_version_arn or "") if version else "",
+            request_hash="",  # no request of ours: an Idempotency-Key can never match it
+            created_at=started,
+        )
+        return self.store.put_execution(record) or record
+
+    def _version_at(self, head: FlowHead, moment: str) -> FlowVersion | None:
+        """The newest published version created at or before `moment` (ISO, as stored)."""
+        oldest: FlowVersion | None = None
+        for number in range(head.current_version, 0, -1):
+            version = self.store.get_version(head.flow_id, number)
+            if version is None or version.status != "published":
+                continue
+            if version.created_at <= moment:
+                return version
+            oldest = version
+        return oldest
 
     # ---- stop ------------------------------------------------------------------------
 
