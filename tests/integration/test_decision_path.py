@@ -14,11 +14,11 @@ from flow_manager.model import Flow
 from flow_manager.reports import ExecutionReport, ExecutionSummary, build_report
 from flow_manager.translator import compile_flow
 from tests.integration.test_semantics_v2 import (
-    APPROVAL,
     CASES,
-    TokenCatcher,
+    _approval_flow,
     _enrich,
     _fan_out,
+    _guarded_wait_on_failure,
     _order_flow,
     cond,
     make,
@@ -208,13 +208,7 @@ def test_a_wait_step_and_its_case(sfn: SfnHarness) -> None:
 
 
 def test_an_approval_step_waits_then_shows_the_decision_route(sfn: SfnHarness) -> None:
-    catcher = TokenCatcher()
-    sfn.register(APPROVAL, catcher)
-    ok(sfn, "ship", "cancel")
-    flow, catalog = make(
-        [{"name": "ok_it", "type": "approval"}, {"name": "ship"}, {"name": "cancel"}],
-        [cond("ok_it", "ship", "cancel")],
-    )
+    catcher, flow, catalog = _approval_flow(sfn)
     arn = sfn.start(sfn.create_state_machine(compile_flow(flow, catalog).json), {})
     assert catcher.arrived.wait(30)
     described = dict(sfn.client.describe_execution(executionArn=arn))
@@ -257,17 +251,7 @@ def test_the_path_of_a_failed_seconds_from_wait_names_the_failure_case_that_held
     sfn: SfnHarness,
 ) -> None:
     # Given a guarded wait whose condition is on failure, with a case for VIPs
-    ok(sfn, "retry_later", "page", "go")
-    cases = [{"when": "context.vip == true", "target": "page"}]
-    flow, catalog = make(
-        [
-            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
-            {"name": "retry_later"},
-            {"name": "page"},
-            {"name": "go"},
-        ],
-        [cond("w", "retry_later", "go", outcome="failure", cases=cases)],
-    )
+    flow, catalog = _guarded_wait_on_failure(sfn)
     # When it runs without a delay, for a VIP
     report = report_of(sfn, flow, execute(sfn, flow, catalog, {"vip": True}))
     # Then the path says the wait failed and the case sent it to page

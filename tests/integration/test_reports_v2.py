@@ -20,8 +20,7 @@ from flow_manager.reports import ExecutionReport, ExecutionSummary, build_report
 from flow_manager.translator import compile_flow
 from tests.integration.test_decision_path import execute, report_of
 from tests.integration.test_semantics_v2 import (
-    APPROVAL,
-    TokenCatcher,
+    _approval_flow,
     _doubling,
     _enrich,
     _fan_out,
@@ -456,13 +455,7 @@ def test_an_approval_task_reports_its_decision(
     sfn: SfnHarness, result: dict[str, Any], status: str, error: str | None
 ) -> None:
     # Given an approval task waiting for its decision
-    catcher = TokenCatcher()
-    sfn.register(APPROVAL, catcher)
-    ok(sfn, "ship", "cancel")
-    flow, catalog = make(
-        [{"name": "ok_it", "type": "approval"}, {"name": "ship"}, {"name": "cancel"}],
-        [cond("ok_it", "ship", "cancel")],
-    )
+    catcher, flow, catalog = _approval_flow(sfn)
     arn = start(sfn, flow, catalog)
     assert catcher.arrived.wait(DEADLINE_SECONDS)
     waiting = report_now(sfn, flow, arn)

@@ -294,13 +294,12 @@ def test_a_wait_whose_seconds_from_is_no_number_fails_and_takes_its_failure_targ
     }
 
 
-def test_a_failed_seconds_from_wait_tests_the_cases_of_a_failure_condition(
-    sfn: SfnHarness,
-) -> None:
-    # Given a wait whose condition is on failure, with a case to `page` for VIPs
+def _guarded_wait_on_failure(sfn: SfnHarness) -> tuple[Flow, dict[str, str]]:
+    """A wait on context.delay whose condition is on failure (retry_later), with a case
+    to `page` for VIPs; go when it waited."""
     ok(sfn, "retry_later", "page", "go")
     cases = [{"when": "context.vip == true", "target": "page"}]
-    flow, catalog = make(
+    return make(
         [
             {"name": "w", "type": "wait", "seconds_from": "context.delay"},
             {"name": "retry_later"},
@@ -309,6 +308,13 @@ def test_a_failed_seconds_from_wait_tests_the_cases_of_a_failure_condition(
         ],
         [cond("w", "retry_later", "go", outcome="failure", cases=cases)],
     )
+
+
+def test_a_failed_seconds_from_wait_tests_the_cases_of_a_failure_condition(
+    sfn: SfnHarness,
+) -> None:
+    # Given a wait whose condition is on failure, with a case to `page` for VIPs
+    flow, catalog = _guarded_wait_on_failure(sfn)
     for context, expected in [
         ({"vip": True}, ("page",)),
         ({"vip": False}, ("retry_later",)),
@@ -497,6 +503,18 @@ class TokenCatcher:
         self.events.append(event)
         self.arrived.set()
         return {"recorded": True}
+
+
+def _approval_flow(sfn: SfnHarness) -> tuple[TokenCatcher, Flow, dict[str, str]]:
+    """ok_it (an approval) → ship on success, cancel on failure; the catcher holds its token."""
+    catcher = TokenCatcher()
+    sfn.register(APPROVAL, catcher)
+    ok(sfn, "ship", "cancel")
+    flow, catalog = make(
+        [{"name": "ok_it", "type": "approval"}, {"name": "ship"}, {"name": "cancel"}],
+        [cond("ok_it", "ship", "cancel")],
+    )
+    return catcher, flow, catalog
 
 
 def _approval(sfn: SfnHarness, timeout: int = 3600) -> tuple[str, TokenCatcher]:
