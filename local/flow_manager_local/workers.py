@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -484,11 +484,13 @@ class Workers:
             )
         return pool.invoke(payload)
 
-    def start(self) -> None:
-        """Warm every pool at once: imports dominate, and processes run in parallel."""
+    def start(self, names: Collection[str] | None = None) -> None:
+        """Warm the pools of `names` (every pool by default) at once, and return when they
+        are: imports dominate, and processes run in parallel."""
         threads = [
             threading.Thread(target=pool.start, name=f"warm-{name}", daemon=True)
             for name, pool in self.pools.items()
+            if names is None or name in names
         ]
         for thread in threads:
             thread.start()
