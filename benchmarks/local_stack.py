@@ -4,7 +4,8 @@
 
 Prints:
 - start: from launching `flow-manager serve` to the first 200 from GET /health
-  (template read, moto up, resources created, workers warm), each start and the median;
+  (template read, moto up, resources created, the API's workers warm), each start and
+  the median; /health is polled every 20 ms (launch.HEALTH_POLL_SECONDS);
 - first: right after the last start, POST /flows of the sample, then one execution
   (to its final status): what a user's first request pays (the tasks' workers warm
   after /health is healthy, moto parses the new definition);
