@@ -4,7 +4,11 @@
 
 Prints:
 - start: from launching `flow-manager serve` to the first 200 from GET /health
-  (template read, moto up, resources created, workers warm), each start and the median;
+  (template read, moto up, resources created, the API's workers warm), each start and
+  the median; /health is polled every 20 ms (launch.HEALTH_POLL_SECONDS);
+- first: right after the last start, POST /flows of the sample, then one execution
+  (to its final status): what a user's first request pays (the tasks' workers warm
+  after /health is healthy, moto parses the new definition);
 - execution: from POST /flows/data_pipeline/executions to the first GET
   /executions/{id} that reports a final status, median / p90 / min / max of N runs.
   Polled every 10 ms, so a figure may be up to ~10 ms late.
@@ -89,8 +93,14 @@ def main() -> int:
             print(f"start: median {_ms(statistics.median(start_times))} of {len(start_times)}")
             assert stack is not None
             api = ApiClient(stack.url)
+            began = time.perf_counter()
             flow_id = ensure_flow(api)
-            one_execution(api, flow_id)  # not timed: the first invokes warm moto's paths
+            created = time.perf_counter() - began
+            first, _ = one_execution(api, flow_id)  # the first invokes warm moto's paths
+            print(
+                f"first, at once after the start: POST /flows in {_ms(created)}, "
+                f"then an execution in {_ms(first)} (the task workers may still be warming)"
+            )
             latencies: list[float] = []
             for _ in range(max(1, args.runs)):
                 elapsed, status = one_execution(api, flow_id)

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]  # the project (editable install)
 START_DEADLINE_SECONDS = 120.0
 STOP_DEADLINE_SECONDS = 30.0
+HEALTH_POLL_SECONDS = 0.02  # a refused connection costs little; a coarse poll hid ~0.1 s
 
 
 def free_port() -> int:
@@ -91,7 +92,7 @@ class LocalStackProcess:
             ):
                 if response.status == 200:
                     return
-            time.sleep(0.2)
+            time.sleep(HEALTH_POLL_SECONDS)
         self.kill()
         raise RuntimeError(f"/health not OK within {deadline:.0f} s:\n{self.output()}")
 

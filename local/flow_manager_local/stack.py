@@ -4,15 +4,25 @@
 reverse order, leaving no process and no port behind:
 
 1. read template.yaml (a broken template fails here, before anything is bound);
-2. the functions' worker processes, warming (importing their handlers) on the other
-   cores while this process imports and starts moto and creates the resources;
+2. the worker processes of the functions behind the API's routes, warming (importing
+   their handlers) on the other core while this process imports and starts moto and
+   creates the resources;
 3. moto in server mode on loopback, in this process, with Step Functions executing
    state machines (`MOTO_CONFIG`) and every Lambda invoke routed to our workers;
 4. the template's resources created in moto;
-5. the API Gateway front end.
+5. the API Gateway front end, once the API's workers are warm: from here /health
+   answers, through a warm API worker;
+6. in the background, the other functions' (the tasks') workers, one function at a
+   time, in the template's order.
+
+The start waits for the API's workers only. Warming every function's at once, before
+listening, made 7 processes share 2 cores for the whole start (each worker imports its
+handler: ~0.4 s of CPU alone, more when they compete) and doubled it. An invoke that
+comes before its function's worker is warm waits for a worker to start, as a cold
+Lambda does (~0.5 s).
 
 moto (and boto3) are imported in step 3, not when this module is: that second of
-imports is what the workers' warming overlaps.
+imports is what the API worker's warming overlaps.
 
 `serve()` runs it in the foreground until Ctrl-C or SIGTERM.
 """
@@ -112,6 +122,8 @@ class LocalStack:
         self._uninstall: Callable[[], None] | None = None
         self.scheduler: LocalScheduler | None = None
         self.moto_url = ""
+        self._listening = threading.Event()  # the other functions' workers may warm
+        self._stopping = False
 
     # -- start
 
@@ -122,13 +134,15 @@ class LocalStack:
         self.console.line("stack", f"starting from {self.model.template_path}")
         ensure_port_free(options.host, options.port, "the API", "--port")
         ensure_port_free(options.host, options.moto_port, "moto", "--moto-port")
-        warming: threading.Thread | None = None
+        routes = self._routes(self.model)
+        front = {route.function_name for route in routes}
+        warming: threading.Event | None = None
         if options.moto_port:  # moto's URL is known: warm the workers while moto starts
             self.moto_url = f"http://{options.host}:{options.moto_port}"
-            warming = self._warm(self.model)
+            warming = self._warm(self.model, front)
         self._start_moto()
         if warming is None:  # an ephemeral moto port: the workers need its URL first
-            warming = self._warm(self.model)
+            warming = self._warm(self.model, front)
         from flow_manager_local.provision import Clients, provision
 
         clients = Clients(self.moto_url, options.settings.region)
@@ -136,7 +150,7 @@ class LocalStack:
             self.resources = provision(self.model, clients)
         except Exception as exc:
             raise StackError(f"creating the template's resources in moto failed: {exc}") from exc
-        warming.join()
+        warming.wait()
         assert self.workers is not None
         local: dict[str, LocalHandler] = {}
         if self.model.schedule_groups:
@@ -145,7 +159,7 @@ class LocalStack:
             scheduler = self.scheduler = self._start_scheduler(self.model, clients)
             local["/_local/clock"] = partial(clock_request, scheduler)
         self.gateway = Gateway(
-            self._routes(self.model),
+            routes,
             self.workers.dispatch,
             self.console,
             host=options.host,
@@ -154,12 +168,27 @@ class LocalStack:
             local=local,
         )
         self.gateway.start()
+        self._listening.set()
 
-    def _warm(self, model: StackModel) -> threading.Thread:
-        self.workers = self._make_workers(model)
-        warming = threading.Thread(target=self.workers.start, name="warm", daemon=True)
-        warming.start()
-        return warming
+    def _warm(self, model: StackModel, front: set[str]) -> threading.Event:
+        """Make every function's pool and warm them in a thread: those of `front` at once,
+        then, once the gateway listens, the others one by one. The event returned is set
+        when `front`'s are warm."""
+        workers = self.workers = self._make_workers(model)
+        front_warm = threading.Event()
+
+        def warm() -> None:
+            try:
+                workers.start(front)
+            finally:
+                front_warm.set()
+            self._listening.wait()  # not before: they would slow the start down
+            for name in workers.pools:
+                if name not in front and not self._stopping:
+                    workers.start((name,))
+
+        threading.Thread(target=warm, name="warm", daemon=True).start()
+        return front_warm
 
     def _start_scheduler(self, model: StackModel, clients: Clients) -> LocalScheduler:
         """moto never fires schedules: this loop does (flow_manager_local.scheduler)."""
@@ -275,6 +304,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop everything started, in reverse order; safe to call after a partial start."""
+        self._stopping = True
+        self._listening.set()  # the warming thread ends (its pools are closing)
         if self.gateway is not None:
             with _logged(self.console, "stopping the gateway"):
                 self.gateway.stop()

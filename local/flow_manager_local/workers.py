@@ -2,8 +2,8 @@
 
 A `FunctionPool` per function keeps up to `max_workers` processes (see `runtime.py`),
 each with the function's code and layers on `sys.path` and the environment the
-template gives it. An invocation takes an idle worker (or starts one), and answers
-the way Lambda does:
+template gives it. An invocation takes an idle worker (else the one `start()` is
+warming, else it starts one), and answers the way Lambda does:
 
 - the handler returned: its JSON;
 - the handler raised: `{"errorType", "errorMessage", "stackTrace"}`, function error
@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -183,6 +183,7 @@ class FunctionPool:
         self._lock = threading.Condition()
         self._idle: list[Worker] = []
         self._live = 0  # idle + busy + starting
+        self._warming = 0  # starting for start(): an invoke waits for one of them
         self._closed = False
         self._all: set[Worker] = set()
         self._reaper: threading.Thread | None = None
@@ -196,22 +197,24 @@ class FunctionPool:
     def start(self) -> None:
         """Start `min_workers` warm workers; an init error is logged, not raised."""
         with self._lock:
-            wanted = self.min_workers - self._live
-            self._live += max(0, wanted)
+            wanted = max(0, self.min_workers - self._live)
+            self._live += wanted
+            self._warming += wanted
             if self._reaper is None and not self._closed:
                 self._reaper = threading.Thread(
                     target=self._reap_idle, name=f"reap-{self.source}", daemon=True
                 )
                 self._reaper.start()
-        for _ in range(max(0, wanted)):
+        for _ in range(wanted):
             try:
                 worker = self._spawn()
             except (WorkerInitError, PoolClosed):
                 with self._lock:
                     self._live -= 1
+                    self._warming -= 1
                     self._lock.notify_all()
                 continue
-            self._release(worker)
+            self._release(worker, warmed=True)
 
     def close(self) -> None:
         with self._lock:
@@ -325,10 +328,10 @@ class FunctionPool:
                     worker = self._idle.pop()
                     if worker.alive():
                         return worker
-                elif self._live < self.max_workers:
+                elif self._live < self.max_workers and not self._warming:
                     self._live += 1
                     break
-                else:
+                else:  # all busy, or one warming: it is as soon ready as a new one
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise TimeoutError
@@ -344,8 +347,10 @@ class FunctionPool:
                 self._lock.notify_all()
             raise
 
-    def _release(self, worker: Worker) -> None:
+    def _release(self, worker: Worker, *, warmed: bool = False) -> None:
         with self._lock:
+            if warmed:
+                self._warming -= 1
             if self._closed:
                 closing = True
             else:
@@ -484,11 +489,13 @@ class Workers:
             )
         return pool.invoke(payload)
 
-    def start(self) -> None:
-        """Warm every pool at once: imports dominate, and processes run in parallel."""
+    def start(self, names: Collection[str] | None = None) -> None:
+        """Warm the pools of `names` (every pool by default) at once, and return when they
+        are: imports dominate, and processes run in parallel."""
         threads = [
             threading.Thread(target=pool.start, name=f"warm-{name}", daemon=True)
             for name, pool in self.pools.items()
+            if names is None or name in names
         ]
         for thread in threads:
             thread.start()

@@ -52,7 +52,7 @@ def make_pool(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.S
     pools: list[FunctionPool] = []
 
     def make(
-        source: str = HANDLER, timeout: int = 2, max_workers: int = 2
+        source: str = HANDLER, timeout: int = 2, max_workers: int = 2, warm: bool = True
     ) -> tuple[FunctionPool, io.StringIO]:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
@@ -75,7 +75,8 @@ def make_pool(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.S
             spec, endpoint_url="http://127.0.0.1:9", region="us-east-1"
         )
         pool = FunctionPool(spec, environment, Console(logs, colour=False), max_workers=max_workers)
-        pool.start()
+        if warm:
+            pool.start()
         pools.append(pool)
         return pool, logs
 
@@ -121,6 +122,23 @@ def test_workers_stay_warm_between_invocations(make_pool: Callable[..., Any]) ->
     _, second = call(pool, {})
     # Then the same process answered
     assert first["pid"] == second["pid"]
+
+
+def test_an_invoke_while_the_function_warms_takes_the_warming_worker(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose only worker is still warming (its module imports slowly)
+    pool, _ = make_pool("import time\ntime.sleep(0.5)\n" + HANDLER, warm=False)
+    warming = threading.Thread(target=pool.start)
+    warming.start()
+    deadline = time.monotonic() + 10
+    while not pool.pids() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # When it is invoked
+    _, body = call(pool, {})
+    warming.join()
+    # Then that worker answers: no second process was started for the invoke
+    assert pool.pids() == [body["pid"]]
 
 
 def test_a_raised_exception_is_reported_as_lambda_does(make_pool: Callable[..., Any]) -> None:
