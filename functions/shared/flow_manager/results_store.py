@@ -135,7 +135,7 @@ def skeleton(data: Any, bucket: str, key: str, keep: Collection[str] = ()) -> An
     budget = FOR_EACH_INLINE_BYTES
     for name, value in data.items():
         value_size = json_size(value)
-        pointer = "/" + str(name).replace("~", "~0").replace("/", "~1")
+        pointer = pointer_to(str(name))
         if value_size <= INLINE_VALUE_BYTES:
             kept[name] = value
         elif pointer in keep and value_size <= budget:
@@ -159,9 +159,14 @@ def pick(document: Any, pointer: str) -> Any:
     return value
 
 
+def pointer_to(key: str) -> str:
+    """RFC 6901: the JSON pointer of a top-level `key` (as `keep_inline` names one)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
 def _escape(token: str) -> str:
     # RFC 6901 escaping, then percent-encoding so the fragment is a valid URI part.
-    return quote(token.replace("~", "~0").replace("/", "~1"), safe="~")
+    return quote(pointer_to(token)[1:], safe="~")
 
 
 def _unescape(token: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flow_manager import expressions
 from flow_manager.catalog import Catalog
 from flow_manager.model import END, FAIL, SUCCEED, Branch, Condition, Flow, Task
+from flow_manager.results_store import pointer_to
 from flow_manager.translator.common import (
     FLOW_FAILED,
     SUCCEED_STATE,
@@ -65,9 +66,7 @@ def iterated_values(flow: Flow) -> dict[str, list[str]]:
         if operand.root != "results" or operand.task is None:
             continue
         first = operand.segments[0] if operand.segments else None
-        pointer = (
-            "/" + first.replace("~", "~0").replace("/", "~1") if isinstance(first, str) else ""
-        )
+        pointer = pointer_to(first) if isinstance(first, str) else ""
         found.setdefault(operand.task, set()).add(pointer)
     return {name: sorted(pointers) for name, pointers in found.items()}
 
