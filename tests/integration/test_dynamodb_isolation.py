@@ -22,6 +22,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from flow_manager_local import moto_dynamodb
@@ -163,6 +164,71 @@ def test_a_cancelled_transaction_never_undoes_a_concurrent_acknowledged_write() 
     # Then every acknowledged write is still there, and no request failed for nothing
     assert [o.lost for o in outcomes] == [0] * BURSTS
     assert [e for o in outcomes for e in o.errors] == []
+
+
+MISSING_CHECK = {
+    "ConditionCheck": {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "missing"}},
+        "ConditionExpression": "attribute_exists(pk)",
+    }
+}
+
+
+def test_a_cancelled_transaction_puts_back_every_item_it_had_written() -> None:
+    # Given an item to update, one to delete, and a key that does not exist yet
+    with dynamodb(patched=True) as db:
+        db.put_item(TableName=TABLE, Item={"pk": {"S": "kept"}, "n": {"N": "1"}})
+        db.put_item(TableName=TABLE, Item={"pk": {"S": "doomed"}, "n": {"N": "1"}})
+        # When one transaction writes all three, then fails its last condition
+        with pytest.raises(db.exceptions.TransactionCanceledException):
+            db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": {"pk": {"S": "kept"}},
+                            "UpdateExpression": "SET n = :two, added = :two",
+                            "ExpressionAttributeValues": {":two": {"N": "2"}},
+                        }
+                    },
+                    {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "doomed"}}}},
+                    {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "new"}}}},
+                    MISSING_CHECK,
+                ]
+            )
+
+        # Then each item is as it was before: updated in place, deleted, created
+        def read(pk: str) -> Any:
+            return db.get_item(TableName=TABLE, Key={"pk": {"S": pk}}).get("Item")
+
+        assert read("kept") == {"pk": {"S": "kept"}, "n": {"N": "1"}}
+        assert read("doomed") == {"pk": {"S": "doomed"}, "n": {"N": "1"}}
+        assert read("new") is None
+
+
+def test_a_transaction_keeps_its_table_and_the_items_it_did_not_write() -> None:
+    # Given the table the filler items live in
+    with dynamodb(patched=True) as db:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
+        table = backend.tables[TABLE]
+        # When a transaction commits and another is cancelled
+        db.transact_write_items(
+            TransactItems=[{"Put": {"TableName": TABLE, "Item": {"pk": {"S": "a"}}}}]
+        )
+        with pytest.raises(db.exceptions.TransactionCanceledException):
+            db.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "b"}}}},
+                    MISSING_CHECK,
+                ]
+            )
+        # Then the table is the same object, not a snapshot put back, and holds the rest
+        assert backend.tables[TABLE] is table
+        assert db.scan(TableName=TABLE, Select="COUNT")["Count"] == FILLER_ITEMS + 1
 
 
 def main() -> None:
