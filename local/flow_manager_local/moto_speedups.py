@@ -16,6 +16,13 @@ of the GIL time went to work that gives the same answer every time:
 - every Lambda invoke creates a new boto3 client (and a new connection pool): ~7 %.
   One client per (service, region, endpoint) is kept; boto3 clients are thread-safe.
 
+And in moto's server (`moto.moto_server.werkzeug_app`), every request finds its backend
+by listing moto's package directory and stat-ing each of its ~200 entries
+(`backends.list_of_moto_modules`), under a lock that every request takes: with the
+waits on that lock, ~49 % of the serve process's busy time under load (py-spy of
+benchmarks/throughput.py, idle frames left out). The package does not change while the
+server runs, so the list is read once.
+
 `defer_package_init()` is for start-up: moto's interpreter imports `moto.batch` for
 the Batch task integration, whose package __init__ imports all of moto's EC2 (region
 and instance-type tables: ~2 s of the local stack's start on this machine, for a
@@ -89,7 +96,7 @@ def defer_package_init(names: tuple[str, ...] = DEFERRED_PACKAGES) -> None:
 
 def install() -> Callable[[], None]:
     """Cache ASL parse trees, JSONPath expressions and boto3 clients in moto's interpreter."""
-    undo = [_cache_asl_programs(), _cache_json_paths(), _share_clients()]
+    undo = [_cache_asl_programs(), _cache_json_paths(), _share_clients(), _cache_module_list()]
 
     def uninstall() -> None:
         for step in reversed(undo):
@@ -208,5 +215,22 @@ def _share_clients() -> Callable[[], None]:
             setattr(module, "boto_client_for", original)  # noqa: B010
         with lock:
             clients.clear()
+
+    return uninstall
+
+
+def _cache_module_list() -> Callable[[], None]:
+    from moto import backends
+
+    original = backends.list_of_moto_modules
+    modules = tuple(original())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    backends.list_of_moto_modules = list_of_moto_modules
+
+    def uninstall() -> None:
+        backends.list_of_moto_modules = original
 
     return uninstall
