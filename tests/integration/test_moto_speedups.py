@@ -123,3 +123,18 @@ def test_a_json_path_and_the_lambda_client_are_made_once(speedups: SfnHarness) -
     made = [(*c.args, *c.kwargs.values()) for c in new_client.call_args_list]
     lambda_clients = [arguments for arguments in made if "lambda" in arguments]
     assert lambda_clients == []
+
+
+def test_moto_s_server_finds_a_backend_without_listing_its_package(speedups: SfnHarness) -> None:
+    # Given moto's server application, as the local stack serves it
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    # When it finds the backend of a request while its package cannot be listed
+    with mock.patch("os.listdir", side_effect=AssertionError("listed moto's package")):
+        found = app.get_backend_for_host("dynamodb")
+        modules = list(backends.list_of_moto_modules())
+    # Then it finds it from the list read once
+    assert found == "dynamodb"
+    assert {"dynamodb", "stepfunctions", "s3"} <= set(modules)
