@@ -11,7 +11,10 @@ Prints:
   after /health is healthy, moto parses the new definition);
 - execution: from POST /flows/data_pipeline/executions to the first GET
   /executions/{id} that reports a final status, median / p90 / min / max of N runs.
-  Polled every 10 ms, so a figure may be up to ~10 ms late.
+  Polled every 10 ms, so a figure may be up to ~10 ms late;
+- moto: one AWS call from a boto3 client to the stack's moto (DynamoDB GetItem of a
+  missing item, Step Functions ListStateMachines), median of MOTO_CALLS each: what
+  every call of a function or of the CLI pays on top of its own work.
 
 Nothing here asserts: figures depend on the machine. Every wait has a deadline.
 """
@@ -24,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flow_manager_local.client import ApiClient, ApiResponse
@@ -33,6 +37,7 @@ FLOW_FILE = ROOT / "events" / "flows" / "data_pipeline.json"
 POLL_SECONDS = 0.01
 EXECUTION_DEADLINE_SECONDS = 60.0
 TERMINAL = ("completed", "failed", "aborted", "timed_out")
+MOTO_CALLS = 50
 
 
 def measure_start(log: Path) -> tuple[float, LocalStackProcess]:
@@ -66,13 +71,39 @@ def one_execution(api: ApiClient, flow_id: str) -> tuple[float, str]:
     raise SystemExit(f"execution {execution_id} did not end within {EXECUTION_DEADLINE_SECONDS} s")
 
 
+def moto_calls(stack: LocalStackProcess) -> dict[str, float]:
+    """Median seconds of MOTO_CALLS calls of each kind, one client, nothing else running."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+    )
+    dynamodb = session.client("dynamodb", endpoint_url=stack.moto_url)
+    sfn = session.client("stepfunctions", endpoint_url=stack.moto_url)
+    table = dynamodb.list_tables()["TableNames"][0]
+    key = {"pk": {"S": "benchmark"}, "sk": {"S": "missing"}}
+    calls: dict[str, Callable[[], object]] = {
+        "DynamoDB GetItem": lambda: dynamodb.get_item(TableName=table, Key=key),
+        "ListStateMachines": lambda: sfn.list_state_machines(maxResults=10),
+    }
+    medians: dict[str, float] = {}
+    for name, call in calls.items():
+        times = []
+        for _ in range(MOTO_CALLS):
+            began = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - began)
+        medians[name] = statistics.median(times)
+    return medians
+
+
 def _check(response: ApiResponse, doing: str) -> None:
     if not response.ok:
         raise SystemExit(f"{doing}: {response.error_line()}")
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
+    return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
 def main() -> int:
@@ -114,6 +145,8 @@ def main() -> int:
                 f"median {_ms(statistics.median(latencies))}, p90 {_ms(p90)}, "
                 f"min {_ms(latencies[0])}, max {_ms(latencies[-1])} of {len(latencies)}"
             )
+            figures = [f"{name} median {_ms(s)}" for name, s in moto_calls(stack).items()]
+            print(f"moto (one boto3 call, idle): {', '.join(figures)} of {MOTO_CALLS} each")
         finally:
             if stack is not None:
                 stack.interrupt()
