@@ -236,7 +236,8 @@ def kill_and_wait(pid: int) -> None:
             with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
                 if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                     return  # a zombie: dead, not yet collected
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # Gone: reaped before the open (no file) or between the open and the read.
             return
         time.sleep(0.01)
     raise AssertionError(f"worker {pid} did not die")
