@@ -4,10 +4,19 @@ moto (with `lambda.use_docker = False`) answers every invoke from
 `LambdaSimpleBackend.invoke`; replacing that method sends each invoke to a
 dispatcher of ours: in-process handlers in tests, worker processes in the local
 stack. Both the test suite and the local stack install it from here.
+
+The interpreter's own synchronous invokes (a flow's tasks) go to the dispatcher
+directly. moto's interpreter calls Lambda through a boto3 client, that is over HTTP to
+the moto server it runs in: a request, a server thread and a response to serialise and
+parse, held for the whole task, for an answer that ends in the same dispatcher. The
+answer is the one moto's Lambda API gives (status 200, the payload, the function
+error when there is one); an invoke that is not a plain RequestResponse one (Event,
+DryRun, a qualifier, a log tail) still goes through moto's API.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -71,9 +80,50 @@ def install(dispatch: Dispatcher) -> Callable[[], None]:
         return answer.payload
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
+    undo_direct = _invoke_directly(dispatch)
 
     def uninstall() -> None:
+        undo_direct()
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+MAX_PAYLOAD_BYTES = 6_000_000  # moto's Lambda API answers Function.ResponseSizeTooLarge above
+_VIA_API = ("Qualifier", "LogType", "ClientContext")  # what only moto's API handles
+
+
+def _invoke_directly(dispatch: Dispatcher) -> Callable[[], None]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = vars(lambda_eval_utils)["_invoke_lambda_function"]
+
+    def _invoke_lambda_function(
+        parameters: dict[str, Any], region: str, state_credentials: Any
+    ) -> dict[str, Any]:
+        plain = parameters.get("InvocationType", "RequestResponse") == "RequestResponse"
+        if not plain or any(parameters.get(name) for name in _VIA_API):
+            return original(parameters, region, state_credentials)  # type: ignore[no-any-return]
+        payload = parameters.get("Payload") or b"{}"
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        answer = dispatch(function_name(str(parameters["FunctionName"])), raw)
+        if len(answer.payload) > MAX_PAYLOAD_BYTES:
+            answer = Invocation.unhandled(
+                "Function.ResponseSizeTooLarge",
+                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+            )
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "Payload": lambda_eval_utils._from_payload(io.BytesIO(answer.payload)),
+        }
+        if answer.function_error is not None:
+            response["FunctionError"] = answer.function_error
+        return response
+
+    setattr(lambda_eval_utils, "_invoke_lambda_function", _invoke_lambda_function)  # noqa: B010
+
+    def uninstall() -> None:
+        setattr(lambda_eval_utils, "_invoke_lambda_function", original)  # noqa: B010
 
     return uninstall
 

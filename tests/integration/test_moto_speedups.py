@@ -34,6 +34,23 @@ RETRIED = json.dumps(
 )
 
 
+TABLE = "speedups"
+READS_AN_ITEM = json.dumps(
+    {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": TABLE, "Key": {"pk": {"S.$": "$.pk"}}},
+                "ResultPath": "$.read",
+                "End": True,
+            }
+        },
+    }
+)
+
+
 @pytest.fixture
 def speedups(sfn: SfnHarness) -> Iterator[SfnHarness]:
     uninstall = moto_speedups.install()
@@ -99,13 +116,19 @@ def test_a_definition_that_does_not_parse_is_refused_every_time(speedups: SfnHar
         assert "ASLParserException" in refused.value.response["Error"]["Message"]
 
 
-def test_a_json_path_and_the_lambda_client_are_made_once(speedups: SfnHarness) -> None:
-    # Given one execution has run (it parsed its JSONPaths and made a Lambda client)
+def test_a_json_path_and_an_sdk_client_are_made_once(speedups: SfnHarness) -> None:
+    # Given one execution has run: it parsed its JSONPaths and made a DynamoDB client
+    # (a flow's Lambda invokes reach the dispatcher without a client: moto_lambda)
     from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
-    fails_once_per_run(speedups)
-    arn = speedups.create_state_machine(RETRIED)
-    speedups.wait(speedups.start(arn, {"run": "warm"}))
+    boto3.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    arn = speedups.create_state_machine(READS_AN_ITEM)
+    speedups.wait(speedups.start(arn, {"pk": "warm"}))
     # When another runs
     real_client = boto3.session.Session.client
     with (
@@ -116,13 +139,12 @@ def test_a_json_path_and_the_lambda_client_are_made_once(speedups: SfnHarness) -
             boto3.session.Session, "client", autospec=True, side_effect=real_client
         ) as new_client,
     ):
-        run = speedups.wait(speedups.start(arn, {"run": "again"}))
-    # Then it completed without building a JSONPath parser or a Lambda client
-    assert run.status == "SUCCEEDED"
+        run = speedups.wait(speedups.start(arn, {"pk": "again"}))
+    # Then it completed without building a JSONPath parser or a DynamoDB client
+    assert run.status == "SUCCEEDED", run.cause
     assert new_parser.call_count == 0
     made = [(*c.args, *c.kwargs.values()) for c in new_client.call_args_list]
-    lambda_clients = [arguments for arguments in made if "lambda" in arguments]
-    assert lambda_clients == []
+    assert [arguments for arguments in made if "dynamodb" in arguments] == []
 
 
 def test_moto_s_server_finds_a_backend_without_listing_its_package(speedups: SfnHarness) -> None:
