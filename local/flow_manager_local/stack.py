@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -209,15 +208,15 @@ class LocalStack:
         moto_speedups.defer_package_init()
         from flow_manager_local.moto_server import MotoServer
 
-        logging.getLogger("werkzeug").setLevel(
-            logging.INFO if self.options.verbose else logging.WARNING
-        )
         unroute_logging = route_logging(self.console)
-        self._moto = MotoServer(self.options.host, self.options.moto_port)
         try:
-            self._moto.start()
-        except TimeoutError as exc:
-            raise StackError(str(exc)) from None
+            self._moto = MotoServer(self.options.host, self.options.moto_port)
+        except OSError as exc:  # taken since ensure_port_free looked
+            raise StackError(
+                f"moto cannot listen on {self.options.host}:{self.options.moto_port} "
+                f"({exc.strerror}): choose another port with --moto-port"
+            ) from None
+        self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
         # moto's ASL interpreter calls Lambda back through this port.
