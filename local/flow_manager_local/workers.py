@@ -356,7 +356,13 @@ class FunctionPool:
             else:
                 closing = False
                 self._idle.append(worker)
-                self._lock.notify_all()
+                # One worker for one waiter: waking them all (16 under load) only made
+                # them queue for the lock again. A warmed worker also ends the wait of
+                # those that may now start their own.
+                if warmed:
+                    self._lock.notify_all()
+                else:
+                    self._lock.notify()
         if closing:
             worker.stop()
 

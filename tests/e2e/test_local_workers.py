@@ -209,6 +209,33 @@ def test_concurrent_invocations_run_in_separate_workers(make_pool: Callable[...,
     assert len({r["pid"] for r in results}) == 2
 
 
+def test_invocations_waiting_for_a_busy_worker_get_it_in_the_order_they_came(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function allowed one worker, busy
+    pool, _ = make_pool(max_workers=1)
+    busy = threading.Thread(target=call, args=(pool, {"mode": "sleep", "seconds": 0.6}))
+    busy.start()
+    time.sleep(0.1)
+    finished: list[int] = []
+
+    def invoke(n: int) -> None:
+        call(pool, {"mode": "hello"})
+        finished.append(n)
+
+    # When invocations arrive one after another while it is busy
+    waiting = []
+    for n in range(6):
+        thread = threading.Thread(target=invoke, args=(n,))
+        thread.start()
+        waiting.append(thread)
+        time.sleep(0.05)  # so that it waits before the next one comes
+    for thread in [busy, *waiting]:
+        thread.join(10)
+    # Then each got the worker in its turn: first come, first served
+    assert finished == list(range(6))
+
+
 def test_a_functions_output_is_shown_prefixed_with_its_name(make_pool: Callable[..., Any]) -> None:
     # Given a handler that prints / When it is invoked
     pool, logs = make_pool()
