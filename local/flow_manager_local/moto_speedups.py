@@ -13,8 +13,10 @@ of the GIL time went to work that gives the same answer every time:
 - every JSONPath (`$.Payload`, `$.results.task1`, ...) builds a new PLY parser and its
   LALR tables before parsing: ~13 %. JSONPath expressions are immutable, so the parsed
   expression is cached per path text;
-- every Lambda invoke creates a new boto3 client (and a new connection pool): ~7 %.
-  One client per (service, region, endpoint) is kept; boto3 clients are thread-safe.
+- every AWS call of the interpreter created a new boto3 client (and a new connection
+  pool): ~7 %, when a flow's Lambda invokes still went through one (moto_lambda now
+  hands them to the workers directly; the SDK integrations still use clients). One
+  client per (service, region, endpoint) is kept; boto3 clients are thread-safe.
 
 And in moto's server (`moto.moto_server.werkzeug_app`), every request finds its backend
 by listing moto's package directory and stat-ing each of its ~200 entries
