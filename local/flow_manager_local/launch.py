@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +155,13 @@ def start_local_stack(log: Path, template: Path | None = None) -> LocalStackProc
     )
     stack.wait_healthy()
     return stack
+
+
+@contextlib.contextmanager
+def running_local_stack(log: Path, template: Path | None = None) -> Iterator[LocalStackProcess]:
+    """start_local_stack, stopped with Ctrl-C (interrupt) when the block ends."""
+    stack = start_local_stack(log, template)
+    try:
+        yield stack
+    finally:
+        stack.interrupt()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from flow_manager_local.client import ApiClient
-from flow_manager_local.launch import LocalStackProcess, start_local_stack
+from flow_manager_local.launch import LocalStackProcess, running_local_stack
 from tests.e2e.support import ROOT
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -53,12 +53,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[LocalStackProcess]:
-    log = tmp_path_factory.mktemp("console-stack") / "serve.log"
-    process = start_local_stack(log)
-    try:
+    with running_local_stack(tmp_path_factory.mktemp("console-stack") / "serve.log") as process:
         yield process
-    finally:
-        process.interrupt()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from flow_manager_local.client import ApiClient
-from flow_manager_local.launch import LocalStackProcess, start_local_stack
+from flow_manager_local.launch import LocalStackProcess, running_local_stack
 from tests.e2e.support import flow_document, json_body, pipeline, unique
 
 
@@ -23,12 +23,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     if os.environ.get("FLOW_MANAGER_URL"):
         yield None
         return
-    log = tmp_path_factory.mktemp("local-stack") / "serve.log"
-    stack = start_local_stack(log)
-    try:
+    with running_local_stack(tmp_path_factory.mktemp("local-stack") / "serve.log") as stack:
         yield stack
-    finally:
-        stack.interrupt()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from tests.integration.test_semantics_v2 import (
     _enrich,
     _fan_out,
     cond,
+    delay_wait,
     make,
     ok,
     returning,
@@ -108,15 +109,7 @@ def test_a_wait_whose_seconds_from_is_no_number_is_reported_failed_with_its_rout
     sfn: SfnHarness, data: bool
 ) -> None:
     # Given a wait on context.delay whose failure goes to b
-    ok(sfn, "a", "b")
-    flow, catalog = make(
-        [
-            {"name": "w", "type": "wait", "seconds_from": "context.delay"},
-            {"name": "a"},
-            {"name": "b"},
-        ],
-        [cond("w", "a", "b")],
-    )
+    flow, catalog = delay_wait(sfn, "w", "a", "b")
     # When it runs without a delay (the report read as the API reads the history)
     report = report_now(sfn, flow, execute(sfn, flow, catalog, {}).execution_arn, data=data)
     # Then the wait is a failure saying why, and the path goes to its failure target

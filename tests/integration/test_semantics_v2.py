@@ -271,15 +271,7 @@ def test_a_wait_whose_seconds_from_is_no_number_fails_and_takes_its_failure_targ
     sfn: SfnHarness, context: dict[str, Any]
 ) -> None:
     # Given a wait on context.delay, whose failure goes to cleanup
-    ok(sfn, "notify", "cleanup")
-    flow, catalog = make(
-        [
-            {"name": "cool_down", "type": "wait", "seconds_from": "context.delay"},
-            {"name": "notify"},
-            {"name": "cleanup"},
-        ],
-        [cond("cool_down", "notify", "cleanup")],
-    )
+    flow, catalog = delay_wait(sfn, "cool_down", "notify", "cleanup")
     # When it runs with a delay that is missing, not a number or negative
     result = run(sfn, flow, catalog, context)
     # Then the execution does not fail in the Wait (States.Runtime): the wait is a
@@ -292,6 +284,21 @@ def test_a_wait_whose_seconds_from_is_no_number_fails_and_takes_its_failure_targ
         "error": "wait: context.delay is missing, not a number or negative "
         "(a wait takes a whole number of seconds ≥ 0)",
     }
+
+
+def delay_wait(
+    sfn: SfnHarness, wait: str, success: str, failure: str
+) -> tuple[Flow, dict[str, str]]:
+    """A wait on context.delay going to `success` when it waited, else to `failure`."""
+    ok(sfn, success, failure)
+    return make(
+        [
+            {"name": wait, "type": "wait", "seconds_from": "context.delay"},
+            {"name": success},
+            {"name": failure},
+        ],
+        [cond(wait, success, failure)],
+    )
 
 
 def _guarded_wait_on_failure(sfn: SfnHarness) -> tuple[Flow, dict[str, str]]:
