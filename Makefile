@@ -103,7 +103,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/compile.py
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/local_stack.py
+	$(BIN)/python benchmarks/large_flows.py --sizes 300
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/throughput.py --soak 1000
 
 clean:
 	rm -rf $(VENV) $(TOOLS) tests/mermaid/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
