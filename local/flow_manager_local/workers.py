@@ -187,6 +187,9 @@ class FunctionPool:
         self._closed = False
         self._all: set[Worker] = set()
         self._reaper: threading.Thread | None = None
+        # The reaper sleeps on this, not on _lock: a released worker wakes one waiter of
+        # _lock, which must be an invoke waiting for a worker (see _release).
+        self._closing = threading.Event()
 
     @property
     def source(self) -> str:
@@ -222,14 +225,14 @@ class FunctionPool:
             workers = list(self._all)
             self._idle.clear()
             self._lock.notify_all()
+        self._closing.set()
         for worker in workers:
             worker.stop()
 
     def _reap_idle(self) -> None:
         """Collect idle workers that died and start replacements, until the pool closes."""
-        while True:
+        while not self._closing.wait(REAP_INTERVAL_SECONDS):
             with self._lock:
-                self._lock.wait(REAP_INTERVAL_SECONDS)
                 if self._closed:
                     return
                 dead = [w for w in self._idle if not w.alive()]

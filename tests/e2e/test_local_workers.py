@@ -236,6 +236,27 @@ def test_invocations_waiting_for_a_busy_worker_get_it_in_the_order_they_came(
     assert finished == list(range(6))
 
 
+def test_an_invocation_waiting_for_the_busy_worker_gets_it_when_it_is_free(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function allowed one worker (its pool also watches for dead idle workers)
+    pool, _ = make_pool(max_workers=1)
+    waited: list[float] = []
+    for _ in range(5):
+        busy = threading.Thread(target=call, args=(pool, {"mode": "sleep", "seconds": 0.1}))
+        busy.start()
+        time.sleep(0.02)
+        # When an invocation comes while the worker is busy
+        began = time.monotonic()
+        waiting = threading.Thread(target=call, args=(pool, {"mode": "hello"}))
+        waiting.start()
+        waiting.join(5)
+        busy.join(5)
+        waited.append(time.monotonic() - began)
+    # Then it runs as soon as the worker is free, every time (not at a later release)
+    assert max(waited) < 5, waited
+
+
 def test_a_functions_output_is_shown_prefixed_with_its_name(make_pool: Callable[..., Any]) -> None:
     # Given a handler that prints / When it is invoked
     pool, logs = make_pool()

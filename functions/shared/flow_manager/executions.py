@@ -351,9 +351,10 @@ class Executions:
             position["sfn"] if position else None,
         )
         records = self.store.get_executions([e.name for e in listed])
+        versions: dict[int, FlowVersion | None] = {}  # read once for all the adopted
         for e in listed:
             if e.name not in records:
-                records[e.name] = self._adopt(head, state_machine_arn, e)
+                records[e.name] = self._adopt(head, state_machine_arn, e, versions)
         summaries = []
         for e in listed:
             record = records.get(e.name)
@@ -378,7 +379,11 @@ class Executions:
         )
 
     def _adopt(
-        self, head: FlowHead, state_machine_arn: str, listed: ExecutionListing
+        self,
+        head: FlowHead,
+        state_machine_arn: str,
+        listed: ExecutionListing,
+        versions: dict[int, FlowVersion | None],
     ) -> ExecutionRecord:
         """Index an execution this API did not start (a schedule's: EventBridge Scheduler
         names its executions itself; or one started in the Step Functions console), so
@@ -386,7 +391,7 @@ class Executions:
         published when it started (the unqualified machine runs the newest definition).
         The write is conditional: a record already there wins."""
         started = iso(listed.start_date) or ""
-        version = self._version_at(head, started)
+        version = self._version_at(head, started, versions)
         record = ExecutionRecord(
             execution_id=listed.name,
             flow_id=head.flow_id,
@@ -399,11 +404,16 @@ class Executions:
         )
         return self.store.put_execution(record) or record
 
-    def _version_at(self, head: FlowHead, moment: str) -> FlowVersion | None:
-        """The newest published version created at or before `moment` (ISO, as stored)."""
+    def _version_at(
+        self, head: FlowHead, moment: str, versions: dict[int, FlowVersion | None]
+    ) -> FlowVersion | None:
+        """The newest published version created at or before `moment` (ISO, as stored);
+        `versions` keeps those read, for the next execution of the same page."""
         oldest: FlowVersion | None = None
         for number in range(head.current_version, 0, -1):
-            version = self.store.get_version(head.flow_id, number)
+            if number not in versions:
+                versions[number] = self.store.get_version(head.flow_id, number)
+            version = versions[number]
             if version is None or version.status != "published":
                 continue
             if version.created_at <= moment:
@@ -482,17 +492,13 @@ class Executions:
     # ---- shaping ---------------------------------------------------------------------
 
     def _record(self, execution_id: str) -> ExecutionRecord:
-        if not execution_id or len(execution_id) > 80:
-            raise ExecutionNotFound(execution_id[:80])
-        record = self.store.get_execution(execution_id)
+        record = self.store.get_execution(_checked(execution_id))
         if record is None:
             raise ExecutionNotFound(execution_id)
         return record
 
     def _record_and_report(self, execution_id: str) -> tuple[ExecutionRecord, Item | None]:
-        if not execution_id or len(execution_id) > 80:
-            raise ExecutionNotFound(execution_id[:80])
-        record, report = self.store.get_execution_and_report(execution_id)
+        record, report = self.store.get_execution_and_report(_checked(execution_id))
         if record is None:
             raise ExecutionNotFound(execution_id)
         return record, report
@@ -525,3 +531,10 @@ def _check_key(key: str | None) -> None:
             f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable characters",
             [Problem("Idempotency-Key", "invalid")],
         )
+
+
+def _checked(execution_id: str) -> str:
+    """The id, if it can name an execution (Step Functions names are 1-80 characters)."""
+    if not execution_id or len(execution_id) > 80:
+        raise ExecutionNotFound(execution_id[:80])
+    return execution_id

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from flow_manager.results_store import Reference, flow_prefix, references
 from flow_manager.trace import ItemCounts, PathStep, decision_path
+from flow_manager.translator.common import ITEM_FAILED, NO_ITEMS, NO_SECONDS
 
 if TYPE_CHECKING:
     from flow_manager.model import Flow, Task
@@ -381,8 +382,6 @@ def task_error(result: Mapping[str, Any]) -> str:
 
 
 _TASK_STATES = ("Task", "Wait", "Map", "Parallel")  # the states named after a task (§5)
-NO_ITEMS = " has no items"  # the Pass a for_each task's guard goes to (translator.for_each)
-NO_SECONDS = " has no seconds"  # the Pass a seconds_from wait's guard goes to (.wait)
 
 
 def _guard_failed(name: str) -> str | None:
@@ -669,9 +668,6 @@ class _TaskTrail:
             # an array, so an object reaches the Map and fails it.
             return f"for_each: {path or 'its path'} is not an array (an object?): {text}"
         return text
-
-
-ITEM_FAILED = "ItemFailed"  # = translator.common.ITEM_FAILED
 
 
 def _decision(data: object) -> ApprovalDecision | None:

@@ -229,10 +229,12 @@ def _routes(unit: GraphUnit, task: Task) -> list[_Route]:
 def _no_items_states(unit: GraphUnit, task: Task) -> list[str]:
     """A for_each task whose path is no array, and a wait whose seconds_from is no
     number, end in the Pass after their guard."""
+    from flow_manager.translator.common import NO_ITEMS, NO_SECONDS
+
     if task.for_each is not None:
-        return [f"{task.name} has no items"]
+        return [f"{task.name}{NO_ITEMS}"]
     if task.task_type == "wait" and task.seconds_from is not None:
-        return [f"{task.name} has no seconds"]
+        return [f"{task.name}{NO_SECONDS}"]
     return []
 
 

@@ -24,6 +24,9 @@ SUCCEED_STATE = "Completed"
 RESUME_KEY = "flow_manager_resume"
 FLOW_FAILED = "FlowFailed"
 ITEM_FAILED = "ItemFailed"
+# The Pass states a task's guard goes to when its input is unusable; reports read them.
+NO_ITEMS = " has no items"  # a for_each task's path is no array (translator.for_each)
+NO_SECONDS = " has no seconds"  # a seconds_from wait's value is no number ≥ 0 (.wait)
 INVALID_RESUME = "InvalidResume"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flow_manager import expressions
 from flow_manager.model import DEFAULT_MAX_CONCURRENCY, Task
 from flow_manager.results_store import FOR_EACH_INLINE_BYTES, SIZE_KEY
-from flow_manager.translator.common import ITEM_FAILED, State, result_path
+from flow_manager.translator.common import ITEM_FAILED, NO_ITEMS, State, result_path
 from flow_manager.translator.graph import GraphUnit
 from flow_manager.translator.task import RESULT_SELECTOR, case_choice, retry_policy, task_event
 
@@ -16,7 +16,7 @@ def for_each(unit: GraphUnit, task: Task) -> dict[str, State]:
     operand = expressions.parse_path(task.for_each)
     items = expressions.json_path(operand, result_path)
     guard = unit.entry(task.name)
-    missing = unit.names.fresh(f"{task.name} has no items")
+    missing = unit.names.fresh(f"{task.name}{NO_ITEMS}")
     on_success, on_failure = unit.routes(task)
     item_task, item_check = (unit.names.fresh(f"{task.name} item{s}") for s in ("", " ok?"))
     item_done, item_failed, item_raised = (

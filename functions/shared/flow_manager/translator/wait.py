@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flow_manager import expressions
 from flow_manager.model import Task
-from flow_manager.translator.common import State, result_path
+from flow_manager.translator.common import NO_SECONDS, State, result_path
 from flow_manager.translator.graph import GraphUnit, targets
-from flow_manager.translator.task import case_rules, choice
+from flow_manager.translator.task import case_choice, case_rules
 
 
 def wait(unit: GraphUnit, task: Task) -> dict[str, State]:
@@ -53,7 +53,7 @@ def _seconds_guard(unit: GraphUnit, task: Task, seconds: str) -> dict[str, State
     after: dict[str, State] = {}
     if condition is not None and condition.cases and condition.outcome == "failure":
         # Cases are tested when the status equals the outcome: a failure here.
-        after = {condition.name: choice(unit, task)}
+        after = case_choice(unit, task)
         failure_next = condition.name
     else:
         failure_next = unit.target(on_failure, task.name, succeeded=False)
@@ -85,6 +85,3 @@ def _seconds_guard(unit: GraphUnit, task: Task, seconds: str) -> dict[str, State
             "Next": failure_next,
         },
     }
-
-
-NO_SECONDS = " has no seconds"  # the Pass a seconds_from wait's guard goes to
