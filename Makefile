@@ -89,7 +89,7 @@ template: $(TOOLS)/.installed
 
 # Lambda cannot write __pycache__ (/var/task and /opt are read-only) and `sam build`
 # ships none, so every cold start would compile every module it imports (ApiFunction:
-# ~1 s instead of ~0.3 s, benchmarks/cold_start.py --built / --no-bytecode). The
+# ~1 s instead of ~0.3 s: benchmarks/cold_start.py against --no-bytecode). The
 # artifacts get python3.13's bytecode, checked against each source's hash, not its
 # mtime, which packaging does not keep.
 build: $(TOOLS)/.installed

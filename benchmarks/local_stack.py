@@ -73,13 +73,10 @@ def one_execution(api: ApiClient, flow_id: str) -> tuple[float, str]:
 
 def moto_calls(stack: LocalStackProcess) -> dict[str, float]:
     """Median seconds of MOTO_CALLS calls of each kind, one client, nothing else running."""
-    import boto3
+    from flow_manager_local.provision import Clients
 
-    session = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-    )
-    dynamodb = session.client("dynamodb", endpoint_url=stack.moto_url)
-    sfn = session.client("stepfunctions", endpoint_url=stack.moto_url)
+    clients = Clients(stack.moto_url, "us-east-1")
+    dynamodb, sfn = clients.dynamodb, clients.sfn
     table = dynamodb.list_tables()["TableNames"][0]
     key = {"pk": {"S": "benchmark"}, "sk": {"S": "missing"}}
     calls: dict[str, Callable[[], object]] = {

@@ -99,7 +99,8 @@ def _copy_but_tables(table_class: type) -> types.SimpleNamespace:
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return value if isinstance(value, table_class) else copy.deepcopy(value, memo)
 
-    return types.SimpleNamespace(deepcopy=deepcopy)
+    public = {name: value for name, value in vars(copy).items() if not name.startswith("_")}
+    return types.SimpleNamespace(**{**public, "deepcopy": deepcopy})
 
 
 # (table, hash value, range value or None, the item before the transaction or None)
@@ -140,8 +141,9 @@ def _before(backend: Any, transact_item: dict[str, Any]) -> _Entry | None:
 
 
 def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
-    """Put the item back as it was (items are stored by key, as Table.put_item does);
-    written directly, so that undoing adds no stream record."""
+    """Put the item back as it was (items are stored by key, as Table.put_item does).
+    Written directly: undoing adds no stream record, and the records of the writes it
+    undoes stay (no table of the template has a stream)."""
     if range_value is not None:
         if item is None:
             table.items[hash_value].pop(range_value, None)

@@ -60,5 +60,11 @@ class MotoServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Close the listening socket, then every kept-alive connection (so the loop
+        thread ends), and stop the pool's threads."""
         self._server.close()
+        for channel in list(vars(self._server)["_map"].values()):  # waitress: its channels
+            channel.handle_close()
         self._server.task_dispatcher.shutdown(timeout=5)
+        if self._thread is not None:
+            self._thread.join(5)
