@@ -14,7 +14,7 @@ import pathlib
 from collections.abc import Callable
 from typing import Any, Literal, cast
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flow_manager.catalog import placeholder_catalog
@@ -478,12 +478,34 @@ def _scripted_v2(status: str, n: int) -> Callable[..., Any]:
     return handler
 
 
+EMPTY_FOR_EACH_THEN_CASES = (  # CI's seed 278046159937868100110854206989664506091
+    {
+        "id": "v2gen",
+        "name": "v2",
+        "start_task": "t0",
+        "tasks": [{"name": "t0", "for_each": "context.items"}, {"name": "t1"}],
+        "conditions": [
+            {
+                "name": "c_t0",
+                "source_task": "t0",
+                "outcome": "success",
+                "target_task_success": "succeed",
+                "target_task_failure": "t1",
+                "cases": [{"when": "data.n >= 3", "target": "fail"}],
+            }
+        ],
+    },
+    {"t0": ("failure", 8), "t1": ("failure", 1)},
+)
+
+
 @settings(
     max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(generated=v2_flows(), items=st.lists(st.integers(0, 3), max_size=2))
+@example(generated=EMPTY_FOR_EACH_THEN_CASES, items=[])  # its data is [], not an item's
 def test_an_executed_v2_flow_ends_as_predicted(
     module_sfn: SfnHarness, generated: tuple[dict[str, Any], dict[str, Any]], items: list[int]
 ) -> None:

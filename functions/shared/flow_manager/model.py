@@ -304,6 +304,13 @@ def _predict_task(
             return "failure"
         if not items:
             status = "success"
+        if status == "success":  # a for_each's data is its items' data, in order
+            results[task.name] = {
+                "status": status,
+                "data": [data.get(task.name)] * len(items),
+                "error": None,
+            }
+            return status
     results[task.name] = {
         "status": status,
         "data": data.get(task.name),
