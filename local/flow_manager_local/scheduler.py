@@ -40,6 +40,8 @@ class Clock:
     def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._now = now
         self._offset = timedelta()
+        # (real time of an advance, offset from then on), oldest first: `at` needs them
+        self._moves: list[tuple[datetime, timedelta]] = []
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -48,8 +50,21 @@ class Clock:
 
     def advance(self, seconds: float) -> datetime:
         with self._lock:
+            real = self._now()
             self._offset += timedelta(seconds=seconds)
-            return self._now() + self._offset
+            self._moves.append((real, self._offset))
+            return real + self._offset
+
+    def at(self, real: datetime) -> datetime:
+        """This clock's time at a real moment: moto stamps what it stores with real time,
+        and a schedule created after an advance must not count the advance as waited."""
+        with self._lock:
+            offset = timedelta()
+            for moved, after in self._moves:
+                if moved >= real:  # a tie: created before the move
+                    break
+                offset = after
+            return real + offset
 
 
 class LocalScheduler:
@@ -124,7 +139,8 @@ class LocalScheduler:
             schedule = self.scheduler.get_schedule(Name=name, GroupName=group)
         except Exception:  # deleted since the list
             return []
-        created = _aware(schedule.get("CreationDate")) or now
+        stamped = _aware(schedule.get("CreationDate"))
+        created = self.clock.at(stamped) if stamped else now
         key = (schedule["Arn"], created.isoformat())
         seen.add(key)
         since = self._checked.get(key, created)

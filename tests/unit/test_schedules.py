@@ -236,3 +236,20 @@ def test_the_clock_endpoint_refuses_a_negative_step() -> None:
     local, _, _ = local_scheduler()
     status, _ = clock_request(local, "POST", b'{"advance_seconds": -5}')
     assert status == 400
+
+
+def test_a_schedule_created_after_the_clock_moved_waits_a_full_interval() -> None:
+    # Given a local clock moved two minutes ahead, then a rate created on the real clock
+    # (moto stamps CreationDate with real time) a moment later
+    real = [START]
+    local, sfn, scheduler = local_scheduler()
+    local.clock = Clock(lambda: real[0])
+    local.advance(121)
+    real[0] = START + timedelta(seconds=5)
+    created = schedule("f.every", "rate(1 minute)", CreationDate=real[0])
+    scheduler.schedules["f.every"] = created
+    # When the background tick sees it
+    early = local.tick()
+    # Then nothing is due yet, and it fires once a minute of the local clock later
+    assert (early, sfn.started) == ([], [])
+    assert [f.schedule for f in local.advance(61)] == ["f.every"]
