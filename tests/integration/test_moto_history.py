@@ -1,0 +1,125 @@
+"""moto_history: GetExecutionHistory pages, leaves data out when asked, and writes its
+own JSON, which boto3 must read exactly as it reads moto's generic serializer's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flow_manager_local import moto_history
+from tests.support.sfn import LambdaContext, SfnHarness, lambda_arn
+
+# Task success and failure, Catch, Map, Parallel, Wait, Choice: most kinds of event.
+EVERY_KIND = json.dumps(
+    {
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": lambda_arn("work"), "Payload.$": "$"},
+                "ResultSelector": {"value.$": "$.Payload"},
+                "ResultPath": "$.work",
+                "Next": "Fan",
+            },
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "Each",
+                    "States": {"Each": {"Type": "Pass", "End": True}},
+                },
+                "ResultPath": "$.each",
+                "Next": "Both",
+            },
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Left", "States": {"Left": {"Type": "Pass", "End": True}}},
+                    {
+                        "StartAt": "Pause",
+                        "States": {"Pause": {"Type": "Wait", "Seconds": 0, "End": True}},
+                    },
+                ],
+                "ResultPath": "$.both",
+                "Next": "Fails",
+            },
+            "Fails": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": lambda_arn("broken"), "Payload.$": "$"},
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Decide"}
+                ],
+                "End": True,
+            },
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.work.value.n", "NumericEquals": 1, "Next": "Done"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Fail", "Error": "Finished", "Cause": "on purpose"},
+        },
+    }
+)
+
+
+def _work(event: dict[str, Any], context: LambdaContext) -> Any:
+    return {"n": 1, "text": 'é ✓ "quoted"'}
+
+
+def _broken(event: dict[str, Any], context: LambdaContext) -> Any:
+    raise ValueError("broken on purpose")
+
+
+def _history(sfn: SfnHarness, execution_arn: str, **request: Any) -> list[dict[str, Any]]:
+    return list(sfn.client.get_execution_history(executionArn=execution_arn, **request)["events"])
+
+
+def test_boto3_reads_the_patched_history_as_it_reads_motos_own(sfn: SfnHarness) -> None:
+    # Given an ended execution with events of most kinds, read through moto's serializer
+    sfn.register("work", _work)
+    sfn.register("broken", _broken)
+    run = sfn.run(EVERY_KIND, {"items": [1, 2], "nested": {"a": [None, True, 1.5]}})
+    assert run.status == "FAILED"
+    unpatched = _history(sfn, run.execution_arn)
+    # When it is read again with the patch installed
+    uninstall = moto_history.install()
+    try:
+        patched = _history(sfn, run.execution_arn, includeExecutionData=True)
+    finally:
+        uninstall()
+    # Then boto3 sees the same events, timestamps (to the millisecond) included
+    assert len(patched) > 30
+    assert patched == unpatched
+    assert any(e["timestamp"].microsecond for e in patched)  # milliseconds survive
+
+
+def test_a_page_without_data_keeps_every_event_and_no_state(sfn: SfnHarness) -> None:
+    # Given an ended execution and the patch
+    sfn.register("work", _work)
+    sfn.register("broken", _broken)
+    run = sfn.run(EVERY_KIND, {"items": [1], "secret": "kept-out-of-the-outline"})
+    uninstall = moto_history.install()
+    try:
+        # When the history is read newest first, without data, 5 events a page
+        first = sfn.client.get_execution_history(
+            executionArn=run.execution_arn,
+            includeExecutionData=False,
+            reverseOrder=True,
+            maxResults=5,
+        )
+        rest = sfn.client.get_execution_history(
+            executionArn=run.execution_arn,
+            includeExecutionData=False,
+            reverseOrder=True,
+            maxResults=1000,
+            nextToken=first["nextToken"],
+        )
+    finally:
+        uninstall()
+    # Then the pages hold every event once, newest first, and no input or output
+    events = [*first["events"], *rest["events"]]
+    assert [e["id"] for e in events] == sorted((e["id"] for e in run.history), reverse=True)
+    assert "nextToken" not in rest
+    assert "kept-out-of-the-outline" not in json.dumps(events, default=str)
