@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from flow_manager.engine import HISTORY_PAGE, RUNNING_PAGE, Engine
+from flow_manager.engine import HISTORY_PAGE, RECENT_PAGE, RUNNING_PAGE, Engine
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:flow-manager_f"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:flow-manager_f:e"
@@ -35,6 +35,24 @@ def stubbed() -> Iterator[tuple[Engine, Stubber]]:
 
 def event(number: int) -> dict[str, Any]:
     return {"timestamp": WHEN, "type": "PassStateEntered", "id": number}
+
+
+def exited(number: int) -> dict[str, Any]:
+    details = {"name": "s", "output": '{"results": {}}'}
+    return {
+        "timestamp": WHEN,
+        "type": "PassStateExited",
+        "id": number,
+        "stateExitedEventDetails": details,
+    }
+
+
+RECENT = {
+    "executionArn": EXECUTION,
+    "maxResults": RECENT_PAGE,
+    "includeExecutionData": True,
+    "reverseOrder": True,
+}
 
 
 def execution(name: str) -> dict[str, Any]:
@@ -95,3 +113,36 @@ def test_a_missing_state_machine_runs_nothing(stubbed: tuple[Engine, Stubber]) -
     stubber.add_client_error("list_executions", "StateMachineDoesNotExist")
     # Then there are none
     assert list(engine.running(MACHINE)) == []
+
+
+def test_a_short_history_is_read_whole_in_one_call(stubbed: tuple[Engine, Stubber]) -> None:
+    # Given a history that fits the first page of the newest events (no nextToken)
+    engine, stubber = stubbed
+    stubber.add_response(
+        "get_execution_history", {"events": [event(3), exited(2), event(1)]}, RECENT
+    )
+    # When the newest events are read
+    recent, whole = engine.recent_events(EXECUTION)
+    # Then they are every event, newest first, and said to be the whole history
+    assert [e["id"] for e in recent] == [3, 2, 1]
+    assert whole
+
+
+def test_a_long_history_is_read_back_to_a_state_exit_only(
+    stubbed: tuple[Engine, Stubber],
+) -> None:
+    # Given a long history whose first page of newest events has no state exit
+    engine, stubber = stubbed
+    stubber.add_response(
+        "get_execution_history", {"events": [event(9), event(8)], "nextToken": "a"}, RECENT
+    )
+    stubber.add_response(
+        "get_execution_history",
+        {"events": [exited(7), event(6)], "nextToken": "b"},
+        {**RECENT, "nextToken": "a"},
+    )
+    # When the newest events are read
+    recent, whole = engine.recent_events(EXECUTION)
+    # Then the pages up to the exit's are read (no third call), and they are not whole
+    assert [e["id"] for e in recent] == [9, 8, 7, 6]
+    assert not whole

@@ -42,7 +42,9 @@ FLOW_ID_TAG = "flow-manager:flow-id"
 SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
 RUNNING_PAGE = 100
-RECENT_PAGE = 20  # a state exit is among the last few events of any execution
+# A state exit is among the last few events of any execution, and a short execution's
+# whole history is shorter than this (the 3-task sample's is 29 events).
+RECENT_PAGE = 50
 RECENT_PAGES = 10
 
 
@@ -208,9 +210,13 @@ class Engine:
 
     # ---- executions --------------------------------------------------------------------
 
-    def start(self, version_arn: str, name: str, execution_input: str) -> None:
+    def start(self, version_arn: str, name: str, execution_input: str) -> datetime:
+        """Start an execution; its start date. ExecutionExists if the name is taken."""
         try:
-            self._sfn.start_execution(stateMachineArn=version_arn, name=name, input=execution_input)
+            started = self._sfn.start_execution(
+                stateMachineArn=version_arn, name=name, input=execution_input
+            )
+            return started["startDate"]
         except Exception as exc:
             raise_if_unavailable(exc)
             if is_client_error(exc, "ExecutionAlreadyExists"):
@@ -250,9 +256,11 @@ class Engine:
             raise
         return events
 
-    def recent_events(self, execution_arn: str) -> list[HistoryEventTypeDef]:
+    def recent_events(self, execution_arn: str) -> tuple[list[HistoryEventTypeDef], bool]:
         """The newest events with their data, back to the last state exit (whose output
-        is the whole state): a few at a time, so only one large state is read."""
+        is the whole state), newest first; and whether they are the whole history (the
+        oldest event was read: a short execution's history fits the first page, so one
+        call reads it all). A page at a time, so only a few large states are read."""
         request: dict[str, Any] = {
             "executionArn": execution_arn,
             "maxResults": RECENT_PAGE,
@@ -267,16 +275,14 @@ class Engine:
                 raise_if_unavailable(exc)
                 raise
             # Newest first; sorted again because an engine may ignore reverseOrder.
-            for event in sorted(page["events"], key=lambda e: -int(e["id"])):
-                recent.append(event)
-                details = event.get("stateExitedEventDetails")
-                if details is not None and "output" in details:
-                    return recent
+            recent.extend(sorted(page["events"], key=lambda e: -int(e["id"])))
             token = page.get("nextToken")
             if not token:
-                return recent
+                return recent, True
+            if any(_has_output(event) for event in page["events"]):
+                return recent, False
             request["nextToken"] = token
-        return recent
+        return recent, False
 
     def list_executions(
         self,
@@ -335,6 +341,11 @@ class Engine:
             raise_if_unavailable(exc)
             if not is_client_error(exc, "ExecutionDoesNotExist"):
                 raise
+
+
+def _has_output(event: HistoryEventTypeDef) -> bool:
+    details = event.get("stateExitedEventDetails")
+    return details is not None and "output" in details
 
 
 def _message(exc: Exception) -> str:

@@ -62,6 +62,8 @@ from flow_manager.store import ExecutionRecord, FlowHead, FlowVersion, Item
 from flow_manager.validation import check_context, check_demo
 
 if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
+
     from flow_manager.results_store import ResultsStore
 
 # Fixed forever: execution ids derived from Idempotency-Keys must not change on upgrade.
@@ -141,22 +143,7 @@ class Executions:
         check_context(context)
         _check_key(idempotency_key)
         record = self._new_record(flow_id, context, idempotency_key)
-        existing = self.store.put_execution(record)
-        if existing is not None:
-            if existing.request_hash != record.request_hash or existing.flow_id != flow_id:
-                raise IdempotencyKeyReused(idempotency_key or record.execution_id)
-            record = existing  # a retry runs what the first request pinned
-        new = True
-        try:
-            self.engine.start(
-                record.state_machine_version_arn,
-                record.execution_id,
-                _input_json(context),
-            )
-        except ExecutionExists:
-            new = False
-        described = self.engine.describe(record.execution_arn) or {}
-        return Started(self._summary(record, described), new=new and existing is None)
+        return self.launch(record, _input_json(context))
 
     def _new_record(
         self,
@@ -236,10 +223,18 @@ class Executions:
             if record.prepared_input is not None:
                 return None
             raise ExecutionNotFound(record.execution_id)  # indexed, the start never happened
-        # The outline without data (every state exit carries the whole state), and the
-        # newest events with theirs: a 300-task report reads ~1 MB of history, not 50.
-        events = {e["id"]: e for e in self.engine.history(record.execution_arn, include_data=False)}
-        events.update((e["id"], e) for e in self.engine.recent_events(record.execution_arn))
+        # The newest events with their data; unless they are the whole history, the
+        # outline without data too (every state exit carries the whole state): a
+        # 300-task report reads ~1 MB of history, not 50. The outline is read after, so
+        # events newer than the newest with data are left out: the report is of the
+        # moment the data was read, and its newest state exit has its data.
+        recent, whole = self.engine.recent_events(record.execution_arn)
+        events: dict[int, HistoryEventTypeDef] = {}
+        if not whole:
+            newest = max((int(e["id"]) for e in recent), default=0)
+            outline = self.engine.history(record.execution_arn, include_data=False)
+            events = {e["id"]: e for e in outline if int(e["id"]) <= newest}
+        events.update((e["id"], e) for e in recent)
         flow = self.flow_of(record)
         report = build_report(
             self._summary(record, described), described, list(events.values()), flow
@@ -266,15 +261,16 @@ class Executions:
             if existing.request_hash != record.request_hash or existing.flow_id != record.flow_id:
                 raise IdempotencyKeyReused(record.idempotency_key or record.execution_id)
             record = existing
-        new = True
         try:
-            self.engine.start(
+            started = self.engine.start(
                 record.state_machine_version_arn, record.execution_id, execution_input
             )
-        except ExecutionExists:
-            new = False
-        described = self.engine.describe(record.execution_arn) or {}
-        return Started(self._summary(record, described), new=new and existing is None)
+        except ExecutionExists:  # a retry of this request, or a concurrent one, started it
+            described = self.engine.describe(record.execution_arn) or {}
+            return Started(self._summary(record, described), new=False)
+        # Just started: running, as of the start date Step Functions gave it.
+        described = {"status": "RUNNING", "startDate": started}
+        return Started(self._summary(record, described), new=existing is None)
 
     def check_start(self, head: FlowHead, context: object) -> None:
         """What start() refuses in `context` (size, reserved keys, context.demo of the
