@@ -20,7 +20,9 @@ it reports a final status, then starts the next, until N have ended. Prints:
 
 `--soak M` runs M executions in rounds of 100 and prints the memory after each round.
 `--profile DIR` records the serve process (and its children) with py-spy into DIR
-while the load runs (py-spy must be installed: `pip install py-spy`).
+while the load runs (py-spy must be installed: `pip install py-spy`). `--warm W` runs W
+executions from all the clients before measuring: the worker pools have grown to their
+size by then, so the figures (and a profile) leave out the workers' cold starts.
 
 Nothing here asserts: figures depend on the machine (and on what else runs on it).
 Every wait has a deadline; only 127.0.0.1 is used.
@@ -251,6 +253,9 @@ def main() -> int:
     )
     parser.add_argument("--soak", type=int, metavar="M", help="M executions, memory every 100")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the load into DIR")
+    parser.add_argument(
+        "--warm", type=int, default=1, metavar="W", help="W executions first, not counted (1)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flow-manager-bench-") as scratch:
         stack: LocalStackProcess | None = None
@@ -259,7 +264,9 @@ def main() -> int:
             pid = stack.process.pid
             api = ApiClient(stack.url)
             flow_id = ensure_flow(api)
-            run_load(api, flow_id, 1, 1)  # not counted: warms moto's and the workers' paths
+            # Not counted: warms moto's and the workers' paths; with --warm W from all the
+            # clients, the pools also grow to their size first (steady state).
+            run_load(api, flow_id, max(1, args.warm), args.clients if args.warm > 1 else 1)
             before = rss_bytes(pid)
             print(f"stack memory before: {_mb(before)} RSS (serve pid {pid} and children)")
             if args.soak:
