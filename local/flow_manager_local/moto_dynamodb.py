@@ -29,6 +29,12 @@ process) was ~21 % of the GIL time by 300 executions. `transact_write_items` her
 the items it is about to write (a copy of each, or None when absent), lets moto apply
 them with its table copy made an identity, and on any failure puts each item back.
 
+And a Query of a table's own key reads that partition only: moto's `Table.query` lists
+and sorts every item of the table (`all_items`) to keep the partition's, so each GET of
+an execution (one Query of its items) grew with the FlowsTable: after 400 executions,
+~15 % of the serve process's GIL time (benchmarks/throughput.py --warm, py-spy --gil).
+moto's own query then runs on the partition's items, so its answers are unchanged.
+
 Install it wherever moto's backends live: in-process for tests, in the moto server's
 process for the local stack.
 """
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import threading
 import types
 from collections.abc import Callable
@@ -73,11 +80,14 @@ def install() -> Callable[[], None]:
     namespace = vars(models)  # the module's globals: the `copy` its functions call
     original_copy = namespace["copy"]
     namespace["copy"] = _copy_but_tables(Table)
+    original_query = Table.query
+    Table.query = _by_partition(original_query)  # type: ignore[method-assign]
 
     def uninstall() -> None:
         for name, original in originals.items():
             setattr(DynamoDBBackend, name, original)
         namespace["copy"] = original_copy
+        Table.query = original_query  # type: ignore[method-assign]
 
     return uninstall
 
@@ -89,6 +99,35 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(*args, **kwargs)
 
     return call
+
+
+def _by_partition(query: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def by_partition(table: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(table, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or table.range_key_attr is None or hash_key is None:
+            return query(table, *args, **kwargs)  # an index, or a table without sort key
+        return query(_Partition(table, hash_key), *args, **kwargs)
+
+    return by_partition
+
+
+class _Partition:
+    """The table as Table.query sees it, with `all_items` only the items of one
+    partition (in any order: query sorts them by sort key itself)."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        self._table = table
+        self._hash_key = hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        return list(self._table.items.get(self._hash_key, {}).values())
 
 
 def _copy_but_tables(table_class: type) -> types.SimpleNamespace:
