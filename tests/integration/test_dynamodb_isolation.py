@@ -13,20 +13,16 @@ unpatched. To measure it (the figures in the closing note of issue 7):
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from flow_manager_local import moto_dynamodb
-from tests.support.sfn import FAKE_ENV, REGION
+from tests.support.dynamodb import dynamodb_client
+from tests.support.sfn import REGION
 
 TABLE = "race"
 WRITERS = 4  # each increments its own counter item with conditional writes
@@ -44,24 +40,16 @@ class Outcome:
 
 @contextmanager
 def dynamodb(*, patched: bool) -> Iterator[Any]:
-    with mock.patch.dict(os.environ, FAKE_ENV), mock_aws():
-        uninstall = moto_dynamodb.install() if patched else None
-        try:
-            db = boto3.client("dynamodb", region_name=REGION)
-            db.create_table(
-                TableName=TABLE,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            for n in range(FILLER_ITEMS):
-                db.put_item(
-                    TableName=TABLE, Item={"pk": {"S": f"filler#{n}"}, "x": {"S": "x" * 200}}
-                )
-            yield db
-        finally:
-            if uninstall is not None:
-                uninstall()
+    with dynamodb_client(patched=patched) as db:
+        db.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(FILLER_ITEMS):
+            db.put_item(TableName=TABLE, Item={"pk": {"S": f"filler#{n}"}, "x": {"S": "x" * 200}})
+        yield db
 
 
 def burst(db: Any) -> Outcome:

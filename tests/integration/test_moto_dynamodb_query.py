@@ -3,19 +3,15 @@ sorts every item of the table for it), and answers exactly what moto answers."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-import boto3
 import pytest
-from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from flow_manager_local import moto_dynamodb
-from tests.support.sfn import FAKE_ENV, REGION
+from tests.support.dynamodb import dynamodb_client
 
 TABLE = "partitions"
 
@@ -44,30 +40,24 @@ QUERIES: list[dict[str, Any]] = [
 
 @contextmanager
 def table(*, patched: bool) -> Iterator[Any]:
-    with mock.patch.dict(os.environ, FAKE_ENV), mock_aws():
-        uninstall = moto_dynamodb.install() if patched else None
-        try:
-            db = boto3.client("dynamodb", region_name=REGION)
-            db.create_table(
-                TableName=TABLE,
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            for partition in ("p0", "p1", "p2"):
-                for n, sort in enumerate(["EXEC#b", "B", "EXEC#a", "D", "A", "Z", "EXEC#c"]):
-                    item = {"pk": {"S": partition}, "sk": {"S": sort}, "n": {"N": str(n)}}
-                    db.put_item(TableName=TABLE, Item=item)
-            yield db
-        finally:
-            if uninstall is not None:
-                uninstall()
+    with dynamodb_client(patched=patched) as db:
+        db.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for partition in ("p0", "p1", "p2"):
+            for n, sort in enumerate(["EXEC#b", "B", "EXEC#a", "D", "A", "Z", "EXEC#c"]):
+                item = {"pk": {"S": partition}, "sk": {"S": sort}, "n": {"N": str(n)}}
+                db.put_item(TableName=TABLE, Item=item)
+        yield db
 
 
 def every_page(db: Any, query: dict[str, Any], limit: int | None) -> list[Any]:

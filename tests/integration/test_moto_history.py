@@ -72,7 +72,7 @@ def _broken(event: dict[str, Any], context: LambdaContext) -> Any:
     raise ValueError("broken on purpose")
 
 
-def _history(sfn: SfnHarness, execution_arn: str, **request: Any) -> list[dict[str, Any]]:
+def _history(sfn: SfnHarness, execution_arn: str, **request: Any) -> list[Any]:
     return list(sfn.client.get_execution_history(executionArn=execution_arn, **request)["events"])
 
 
