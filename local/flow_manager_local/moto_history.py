@@ -14,7 +14,7 @@ dateutil: under load (benchmarks/throughput.py, py-spy --gil of the serve proces
 that serializer was ~48 % of the process's GIL time, for a few pages per execution.
 The events are already in the API's shape (camelCase, JSON values); only `timestamp`
 changes, from moto's ISO string to the epoch seconds of the JSON protocol, to the
-millisecond as moto's serializer gives it (tests/unit/test_moto_history.py holds the
+millisecond as moto's serializer gives it (tests/integration/test_moto_history.py holds the
 two to the same answer).
 
 Install it in the moto server's process, like moto_versions.
@@ -22,10 +22,12 @@ Install it in the moto server's process, like moto_versions.
 
 from __future__ import annotations
 
+import base64
 import calendar
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 DATA_FIELDS = ("input", "output", "inputDetails", "outputDetails", "parameters")
@@ -53,7 +55,7 @@ def install() -> Callable[[], None]:
         result: dict[str, Any] = {"events": [_on_the_wire(event) for event in page]}
         if start + size < len(events):
             result["nextToken"] = str(start + size)
-        body = json.dumps(result, separators=(",", ":"))
+        body = json.dumps(result, separators=(",", ":"), default=_json_value)
         return 200, {"Content-Type": CONTENT_TYPE}, body
 
     StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign,assignment]
@@ -71,6 +73,18 @@ def _on_the_wire(event: Any) -> dict[str, Any]:
     if isinstance(stamp, str | datetime):
         wire["timestamp"] = _epoch(stamp)
     return wire
+
+
+def _json_value(value: Any) -> Any:
+    """A value json cannot write, as the JSON protocol carries it (moto's details are
+    JSON values today; a datetime or Decimal in one must not make the page fail)."""
+    if isinstance(value, datetime):
+        return _epoch(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _epoch(stamp: str | datetime) -> int | float:

@@ -128,7 +128,7 @@ def test_a_short_history_is_read_whole_in_one_call(stubbed: tuple[Engine, Stubbe
     assert whole
 
 
-def test_a_long_history_is_read_back_to_a_state_exit_only(
+def test_a_long_history_is_read_back_to_the_newest_state_exit_only(
     stubbed: tuple[Engine, Stubber],
 ) -> None:
     # Given a long history whose first page of newest events has no state exit
@@ -138,11 +138,11 @@ def test_a_long_history_is_read_back_to_a_state_exit_only(
     )
     stubber.add_response(
         "get_execution_history",
-        {"events": [exited(7), event(6)], "nextToken": "b"},
+        {"events": [exited(7), event(6), exited(5)], "nextToken": "b"},
         {**RECENT, "nextToken": "a"},
     )
     # When the newest events are read
     recent, whole = engine.recent_events(EXECUTION)
-    # Then the pages up to the exit's are read (no third call), and they are not whole
-    assert [e["id"] for e in recent] == [9, 8, 7, 6]
+    # Then they go back to the exit and no further (no third call), and are not whole
+    assert [e["id"] for e in recent] == [9, 8, 7]
     assert not whole

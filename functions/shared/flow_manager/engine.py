@@ -43,7 +43,8 @@ SfnStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "P
 HISTORY_PAGE = 1000  # the largest page GetExecutionHistory returns
 RUNNING_PAGE = 100
 # A state exit is among the last few events of any execution, and a short execution's
-# whole history is shorter than this (the 3-task sample's is 29 events).
+# whole history is shorter than this (the 3-task sample's is 29 events). A running long
+# one reads this many events' data per report: ~10 state exits, of which one is kept.
 RECENT_PAGE = 50
 RECENT_PAGES = 10
 
@@ -275,12 +276,14 @@ class Engine:
                 raise_if_unavailable(exc)
                 raise
             # Newest first; sorted again because an engine may ignore reverseOrder.
-            recent.extend(sorted(page["events"], key=lambda e: -int(e["id"])))
+            events = sorted(page["events"], key=lambda e: -int(e["id"]))
             token = page.get("nextToken")
             if not token:
-                return recent, True
-            if any(_has_output(event) for event in page["events"]):
-                return recent, False
+                return [*recent, *events], True
+            for event in events:
+                recent.append(event)
+                if _has_output(event):  # older exits' states are not read (parsed) again
+                    return recent, False
             request["nextToken"] = token
         return recent, False
 

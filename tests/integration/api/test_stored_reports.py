@@ -5,8 +5,6 @@ Step Functions nor S3; a running execution is never stored."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,25 +13,8 @@ from flow_manager import aws, stored_reports
 from flow_manager.store import EXEC_SK, REPORT_SK, exec_pk
 from tests.integration.api.conftest import Api
 from tests.integration.api.samples import chain
+from tests.support.aws_calls import aws_calls
 from tests.support.sfn import REGION
-
-
-@contextmanager
-def aws_calls() -> Iterator[Counter[str]]:
-    """The Step Functions, DynamoDB and S3 operations made inside the block, by name."""
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    clients = [aws.client(service, REGION) for service in ("stepfunctions", "dynamodb", "s3")]
-    for client in clients:
-        client.meta.events.register("before-call", count)
-    try:
-        yield calls
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call", count)
 
 
 def start(api: Api, flow_id: str = "data_pipeline") -> str:
