@@ -23,7 +23,10 @@ by listing moto's package directory and stat-ing each of its ~200 entries
 (`backends.list_of_moto_modules`), under a lock that every request takes: with the
 waits on that lock, ~49 % of the serve process's busy time under load (py-spy of
 benchmarks/throughput.py, idle frames left out). The package does not change while the
-server runs, so the list is read once.
+server runs, so the list is read once. Likewise every request listed its response
+class's methods (`inspect.getmembers`) to find whether the action is one: ~2-3 % of
+serve's GIL time under load; a class's methods are listed once (the local stack's
+patches replace methods, they add none).
 
 `defer_package_init()` is for start-up: moto's interpreter imports `moto.batch` for
 the Batch task integration, whose package __init__ imports all of moto's EC2 (region
@@ -98,7 +101,13 @@ def defer_package_init(names: tuple[str, ...] = DEFERRED_PACKAGES) -> None:
 
 def install() -> Callable[[], None]:
     """Cache ASL parse trees, JSONPath expressions and boto3 clients in moto's interpreter."""
-    undo = [_cache_asl_programs(), _cache_json_paths(), _share_clients(), _cache_module_list()]
+    undo = [
+        _cache_asl_programs(),
+        _cache_json_paths(),
+        _share_clients(),
+        _cache_module_list(),
+        _cache_action_names(),
+    ]
 
     def uninstall() -> None:
         for step in reversed(undo):
@@ -217,6 +226,25 @@ def _share_clients() -> Callable[[], None]:
             setattr(module, "boto_client_for", original)  # noqa: B010
         with lock:
             clients.clear()
+
+    return uninstall
+
+
+def _cache_action_names() -> Callable[[], None]:
+    from moto.core import responses
+
+    namespace = vars(responses)  # the module's globals: the name call_action calls
+    original = namespace["method_names_from_class"]
+
+    @functools.cache
+    def method_names_from_class(clazz: object) -> frozenset[str]:
+        # Only ever asked whether an action is among them (BaseResponse.call_action).
+        return frozenset(original(clazz))
+
+    namespace["method_names_from_class"] = method_names_from_class
+
+    def uninstall() -> None:
+        namespace["method_names_from_class"] = original
 
     return uninstall
 

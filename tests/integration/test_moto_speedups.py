@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from flow_manager_local import moto_speedups
-from tests.support.sfn import LambdaContext, SfnHarness, lambda_arn
+from tests.support.sfn import REGION, LambdaContext, SfnHarness, lambda_arn
 
 RETRIED = json.dumps(
     {
@@ -160,3 +160,17 @@ def test_moto_s_server_finds_a_backend_without_listing_its_package(speedups: Sfn
     # Then it finds it from the list read once
     assert found == "dynamodb"
     assert {"dynamodb", "stepfunctions", "s3"} <= set(modules)
+
+
+def test_moto_answers_a_request_without_listing_its_response_class(speedups: SfnHarness) -> None:
+    # Given a request moto answered once (its response class's actions are known)
+    tables = boto3.client("dynamodb", region_name=REGION)
+    tables.list_tables()
+    # When it answers more while listing a class's members would fail
+    with mock.patch("inspect.getmembers", side_effect=AssertionError("listed a class")):
+        listed = tables.list_tables()
+        missing = tables.describe_table  # an action of the same class, not asked yet
+        with pytest.raises(ClientError):
+            missing(TableName="nothing")
+    # Then they are answered from the actions listed once
+    assert listed["TableNames"] == []
