@@ -35,15 +35,26 @@ an execution (one Query of its items) grew with the FlowsTable: after 400 execut
 ~15 % of the serve process's GIL time (benchmarks/throughput.py --warm, py-spy --gil).
 moto's own query then runs on the partition's items, so its answers are unchanged.
 
+The item operations' answers are also written as JSON here rather than by moto's
+generic serializer, which walks the output shape member by member (every attribute
+value of every item): ~14 % of the serve process's GIL time under load. moto's results
+for them are already in the wire's shape (`{"S": ...}` attribute values, PascalCase
+members); only binary values (raw bytes) become base64, as moto's serializer makes them.
+A result json cannot write (a model object) goes to moto's serializer as before, and so
+do errors (tests/integration/test_moto_dynamodb_answers.py holds the two to the same
+answers).
+
 Install it wherever moto's backends live: in-process for tests, in the moto server's
 process for the local stack.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import inspect
+import json
 import threading
 import types
 from collections.abc import Callable
@@ -66,12 +77,31 @@ GUARDED = (
 
 _lock = threading.RLock()
 
+# The operations whose answers are written as JSON here (moto answers each with a
+# plain dict of attribute values: see `_answered`).
+ITEM_ACTIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+CONTENT_TYPE = "application/x-amz-json-1.0"  # DynamoDB's protocol: awsJson1_0
+
 
 def install() -> Callable[[], None]:
     """Serialise moto's DynamoDB item calls; returns the function that undoes it."""
     from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
 
     originals: dict[str, Any] = {name: DynamoDBBackend.__dict__[name] for name in GUARDED}
     for name, original in originals.items():
@@ -82,12 +112,14 @@ def install() -> Callable[[], None]:
     namespace["copy"] = _copy_but_tables(Table)
     original_query = Table.query
     Table.query = _by_partition(original_query)  # type: ignore[method-assign]
+    DynamoHandler.serialized = _answered(DynamoHandler.serialized)  # type: ignore[method-assign]
 
     def uninstall() -> None:
         for name, original in originals.items():
             setattr(DynamoDBBackend, name, original)
         namespace["copy"] = original_copy
         Table.query = original_query  # type: ignore[method-assign]
+        del DynamoHandler.serialized  # BaseResponse's again
 
     return uninstall
 
@@ -99,6 +131,33 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(*args, **kwargs)
 
     return call
+
+
+def _answered(serialized: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    @functools.wraps(serialized)
+    def answered(handler: Any, result: Any) -> Any:
+        if (
+            type(result) in (ActionResult, DynamoResult)
+            and isinstance(result.result, dict)
+            and handler._get_action() in ITEM_ACTIONS
+        ):
+            try:
+                body = json.dumps(result.result, separators=(",", ":"), default=_wire_value)
+            except TypeError:  # not plain data: moto's serializer knows its shape
+                return serialized(handler, result)
+            return 200, {"Content-Type": CONTENT_TYPE, **handler.response_headers}, body
+        return serialized(handler, result)
+
+    return answered
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, bytes):  # B and BS values: moto keeps them raw
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _by_partition(query: Callable[..., Any]) -> Callable[..., Any]:
