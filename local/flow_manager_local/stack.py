@@ -206,6 +206,8 @@ class LocalStack:
     def _start_moto(self) -> None:
         # Before anything imports moto's Step Functions interpreter (and EC2 with it).
         moto_speedups.defer_package_init()
+        # Before moto and the provisioning clients load botocore's service models.
+        moto_speedups.share_parsed_files()
         from flow_manager_local.moto_server import MotoServer
 
         unroute_logging = route_logging(self.console)

@@ -174,3 +174,27 @@ def test_moto_answers_a_request_without_listing_its_response_class(speedups: Sfn
             missing(TableName="nothing")
     # Then they are answered from the actions listed once
     assert listed["TableNames"] == []
+
+
+def test_botocore_parses_a_service_model_once_for_every_loader_of_the_process() -> None:
+    # Given the parsed files shared, and two loaders (moto's and a client's have theirs)
+    from botocore.loaders import JSONFileLoader, create_loader
+
+    reads_a_file = vars(JSONFileLoader)["_load_file"]  # private: not in botocore's stubs
+    uninstall = moto_speedups.share_parsed_files()
+    try:
+        with mock.patch.object(
+            JSONFileLoader, "_load_file", autospec=True, side_effect=reads_a_file
+        ) as read:
+            # When both load the same service model
+            first = create_loader().load_service_model("stepfunctions", "service-2")
+            second = create_loader().load_service_model("stepfunctions", "service-2")
+    finally:
+        uninstall()
+    # Then the file was read and parsed once (each of its forms tried once: .json, .gz),
+    # and both have the whole model
+    files = [call.args[1] for call in read.call_args_list if "/service-2.json" in call.args[1]]
+    assert files
+    assert len(files) == len(set(files)), files
+    assert first["operations"].keys() == second["operations"].keys()
+    assert "StartExecution" in first["operations"]
