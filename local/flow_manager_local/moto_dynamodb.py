@@ -112,6 +112,7 @@ def install() -> Callable[[], None]:
     namespace["copy"] = _copy_but_tables(Table)
     original_query = Table.query
     Table.query = _by_partition(original_query)  # type: ignore[method-assign]
+    own_serialized = DynamoHandler.__dict__.get("serialized")  # none: BaseResponse's
     DynamoHandler.serialized = _answered(DynamoHandler.serialized)  # type: ignore[method-assign]
 
     def uninstall() -> None:
@@ -119,7 +120,10 @@ def install() -> Callable[[], None]:
             setattr(DynamoDBBackend, name, original)
         namespace["copy"] = original_copy
         Table.query = original_query  # type: ignore[method-assign]
-        del DynamoHandler.serialized  # BaseResponse's again
+        if own_serialized is None:
+            del DynamoHandler.serialized  # BaseResponse's again
+        else:
+            DynamoHandler.serialized = own_serialized  # type: ignore[method-assign]
 
     return uninstall
 

@@ -100,30 +100,44 @@ def defer_package_init(names: tuple[str, ...] = DEFERRED_PACKAGES) -> None:
 
 
 def share_parsed_files() -> Callable[[], None]:
-    """Parse each of botocore's data files (service models, endpoint rules) once in this
-    process; returns the function that undoes it.
+    """Load each botocore service model once per kind of loader in this process; returns
+    the function that undoes it.
 
-    The stack's own clients, moto's loader (`moto.core.utils.create_loader`, one per
-    call) and moto's backends' session each have a botocore Loader, and each parsed the
-    same service models again: ~0.4 s of a 1.7 s start went to loading them, Step
-    Functions' up to three times. The parsed files are shared; botocore only reads them
-    (a Loader merges a service's "extras" into its model, the same merge each time)."""
-    from botocore.loaders import JSONFileLoader
+    The stack's own clients, moto's backends' session and moto's loader
+    (`moto.core.utils.create_loader`, one per call) each have a botocore Loader, and each
+    parsed the same service models again: ~0.4 s of a 1.7 s start went to loading them,
+    Step Functions' up to three times. A Loader merges its own extras into a model
+    (botocore's `sdk-extras`, moto's `moto-extras`) and searches its own paths, so a
+    model is shared only between loaders of the same class, extras and paths: botocore
+    shares it that way within one Loader already (`instance_cache`), and only reads it."""
+    from botocore.loaders import Loader
 
-    original = JSONFileLoader.load_file
-    reader = JSONFileLoader()
+    original = Loader.load_service_model
+    models: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
 
-    @functools.cache
-    def parsed(file_path: str) -> Any:
-        return original(reader, file_path)
+    def load_service_model(
+        self: Loader, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        key = (
+            type(self),
+            tuple(self.extras_types),
+            tuple(self.search_paths),
+            service_name,
+            type_name,
+            api_version,
+        )
+        with lock:
+            if key in models:
+                return models[key]
+        model = original(self, service_name, type_name, api_version)
+        with lock:
+            return models.setdefault(key, model)
 
-    def load_file(self: JSONFileLoader, file_path: str) -> Any:
-        return parsed(file_path)
-
-    JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+    Loader.load_service_model = load_service_model  # type: ignore[method-assign]
 
     def uninstall() -> None:
-        JSONFileLoader.load_file = original  # type: ignore[method-assign]
+        Loader.load_service_model = original  # type: ignore[method-assign]
 
     return uninstall
 

@@ -207,7 +207,7 @@ class LocalStack:
         # Before anything imports moto's Step Functions interpreter (and EC2 with it).
         moto_speedups.defer_package_init()
         # Before moto and the provisioning clients load botocore's service models.
-        moto_speedups.share_parsed_files()
+        unshare_models = moto_speedups.share_parsed_files()
         from flow_manager_local.moto_server import MotoServer
 
         unroute_logging = route_logging(self.console)
@@ -253,6 +253,7 @@ class LocalStack:
             uninstall_versions()
             uninstall_hook()
             unroute_logging()
+            unshare_models()
 
         self._uninstall = uninstall
         # Many first invokes at once would all load Lambda's service model; load it now.

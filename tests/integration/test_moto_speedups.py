@@ -176,8 +176,8 @@ def test_moto_answers_a_request_without_listing_its_response_class(speedups: Sfn
     assert listed["TableNames"] == []
 
 
-def test_botocore_parses_a_service_model_once_for_every_loader_of_the_process() -> None:
-    # Given the parsed files shared, and two loaders (moto's and a client's have theirs)
+def test_botocore_parses_a_service_model_once_for_every_loader_of_its_kind() -> None:
+    # Given the models shared, and two loaders (a client's and moto's session's)
     from botocore.loaders import JSONFileLoader, create_loader
 
     reads_a_file = vars(JSONFileLoader)["_load_file"]  # private: not in botocore's stubs
@@ -196,5 +196,29 @@ def test_botocore_parses_a_service_model_once_for_every_loader_of_the_process() 
     files = [call.args[1] for call in read.call_args_list if "/service-2.json" in call.args[1]]
     assert files
     assert len(files) == len(set(files)), files
-    assert first["operations"].keys() == second["operations"].keys()
+    assert second is first
     assert "StartExecution" in first["operations"]
+
+
+@pytest.mark.parametrize("moto_first", [True, False])
+def test_moto_s_loader_and_botocore_s_keep_their_own_extras(moto_first: bool) -> None:
+    # Given the models shared, and S3's, which botocore's sdk-extras change (Expires is
+    # a timestamp) and moto's loader does not
+    from botocore.loaders import create_loader
+    from moto.core.loaders import create_loader as create_moto_loader
+
+    uninstall = moto_speedups.share_parsed_files()
+    try:
+        # When both load it, in either order
+        loaders = [create_moto_loader(), create_loader()]
+        if not moto_first:
+            loaders.reverse()
+        loaded = {
+            type(loader).__module__: loader.load_service_model("s3", "service-2")
+            for loader in loaders
+        }
+    finally:
+        uninstall()
+    # Then each has the model its own extras make
+    assert loaded["moto.core.loaders"]["shapes"]["Expires"] == {"type": "string"}
+    assert loaded["botocore.loaders"]["shapes"]["Expires"] == {"type": "timestamp"}
