@@ -40,6 +40,9 @@ generic serializer, which walks the output shape member by member (every attribu
 value of every item): ~14 % of the serve process's GIL time under load. moto's results
 for them are already in the wire's shape (`{"S": ...}` attribute values, PascalCase
 members); only binary values (raw bytes) become base64, as moto's serializer makes them.
+Numbers keep their Python type (BatchGetItem's consumed capacity is written `2`, where
+moto's serializer writes `2.0`), and a member outside the output shape stays (boto3
+ignores it).
 A result json cannot write (a model object) goes to moto's serializer as before, and so
 do errors (tests/integration/test_moto_dynamodb_answers.py holds the two to the same
 answers).
