@@ -9,7 +9,7 @@ from unittest import mock
 from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
 
-from tests.support.dynamodb import dynamodb_client
+from tests.support.dynamodb import create_keyed_table, dynamodb_client
 
 TABLE = "answers"
 KEY = {"pk": {"S": "p"}, "sk": {"S": "a"}}
@@ -29,18 +29,7 @@ ITEM = {
 
 def script(db: Any) -> list[Any]:
     """Every item operation the service uses (and its errors), answers in order."""
-    db.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(db, TABLE)
     answers: list[Any] = []
 
     def call(name: str, **request: Any) -> None:

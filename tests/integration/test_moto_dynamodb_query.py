@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from moto.dynamodb.models.table import Table
 
-from tests.support.dynamodb import dynamodb_client
+from tests.support.dynamodb import create_keyed_table, dynamodb_client
 
 TABLE = "partitions"
 
@@ -41,18 +41,7 @@ QUERIES: list[dict[str, Any]] = [
 @contextmanager
 def table(*, patched: bool) -> Iterator[Any]:
     with dynamodb_client(patched=patched) as db:
-        db.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(db, TABLE)
         for partition in ("p0", "p1", "p2"):
             for n, sort in enumerate(["EXEC#b", "B", "EXEC#a", "D", "A", "Z", "EXEC#c"]):
                 item = {"pk": {"S": partition}, "sk": {"S": sort}, "n": {"N": str(n)}}

@@ -25,3 +25,19 @@ def dynamodb_client(*, patched: bool) -> Iterator[Any]:
         finally:
             if uninstall is not None:
                 uninstall()
+
+
+def create_keyed_table(db: Any, name: str) -> None:
+    """A table keyed as FlowsTable is: a string partition key `pk`, sort key `sk`."""
+    db.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
