@@ -141,6 +141,14 @@ def lambda_context() -> LambdaContext:
     )
 
 
+class Gate(threading.Event):
+    """Set: held invocations go on. `entered`: one has begun (its Lambda is running)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+
+
 class Api:
     def __init__(
         self, module: ModuleType, harness: SfnHarness, tasks: Mapping[str, ModuleType]
@@ -150,14 +158,16 @@ class Api:
         self.tasks = tasks
         self._gates: list[threading.Event] = []
 
-    def hold(self, kind: str) -> threading.Event:
-        """Make task `kind` wait until the returned event is set (an execution that
-        stays running while the test acts on it); then it runs its real handler."""
-        gate = threading.Event()
+    def hold(self, kind: str) -> Gate:
+        """Make task `kind` wait until the returned gate is set (an execution that
+        stays running while the test acts on it); then it runs its real handler. The
+        gate's `entered` is set once a held invocation has begun."""
+        gate = Gate()
         self._gates.append(gate)
         handler = self.tasks[kind].lambda_handler
 
         def held(event: dict[str, Any], context: LambdaContext) -> Any:
+            gate.entered.set()
             gate.wait(DEADLINE_SECONDS)
             return handler(event, context)
 
