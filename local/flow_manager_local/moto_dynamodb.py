@@ -35,7 +35,7 @@ an execution (one Query of its items) grew with the FlowsTable: after 400 execut
 ~15 % of the serve process's GIL time (benchmarks/throughput.py --warm, py-spy --gil).
 moto's own query then runs on the partition's items, so its answers are unchanged.
 
-The item operations' answers are also written as JSON here rather than by moto's
+The item operations' answers are also written as JSON (moto_json) rather than by moto's
 generic serializer, which walks the output shape member by member (every attribute
 value of every item): ~14 % of the serve process's GIL time under load. moto's results
 for them are already in the wire's shape (`{"S": ...}` attribute values, PascalCase
@@ -53,15 +53,15 @@ process for the local stack.
 
 from __future__ import annotations
 
-import base64
 import copy
 import functools
 import inspect
-import json
 import threading
 import types
 from collections.abc import Callable
 from typing import Any
+
+from flow_manager_local.moto_json import json_answer
 
 # Every DynamoDBBackend method that reads or writes items (PartiQL included: its
 # statements run through the same item methods or through transact_write_items).
@@ -96,7 +96,6 @@ ITEM_ACTIONS = frozenset(
         "TransactWriteItems",
     }
 )
-CONTENT_TYPE = "application/x-amz-json-1.0"  # DynamoDB's protocol: awsJson1_0
 
 
 def install() -> Callable[[], None]:
@@ -152,19 +151,12 @@ def _answered(serialized: Callable[..., Any]) -> Callable[..., Any]:
             and handler._get_action() in ITEM_ACTIONS
         ):
             try:
-                body = json.dumps(result.result, separators=(",", ":"), default=_wire_value)
+                return json_answer(result.result, handler.response_headers)
             except TypeError:  # not plain data: moto's serializer knows its shape
                 return serialized(handler, result)
-            return 200, {"Content-Type": CONTENT_TYPE, **handler.response_headers}, body
         return serialized(handler, result)
 
     return answered
-
-
-def _wire_value(value: Any) -> Any:
-    if isinstance(value, bytes):  # B and BS values: moto keeps them raw
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _by_partition(query: Callable[..., Any]) -> Callable[..., Any]:

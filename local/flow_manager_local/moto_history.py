@@ -8,31 +8,27 @@ answer within the gateway's 29 s. Step Functions itself pages (1000 events at mo
 and leaves the data out when asked; the API asks for the outline without data plus
 the newest events with data, so with this patch the local stack serves what AWS would.
 
-The page is also written as JSON here rather than by moto's generic serializer, which
-walks the output shape member by member and parses every event's timestamp with
+The page is also written as JSON (moto_json) rather than by moto's generic serializer,
+which walks the output shape member by member and parses every event's timestamp with
 dateutil: under load (benchmarks/throughput.py, py-spy --gil of the serve process)
 that serializer was ~48 % of the process's GIL time, for a few pages per execution.
 The events are already in the API's shape (camelCase, JSON values); only `timestamp`
-changes, from moto's ISO string to the epoch seconds of the JSON protocol, to the
-millisecond as moto's serializer gives it (tests/integration/test_moto_history.py holds the
-two to the same answer).
+changes, from moto's ISO string to epoch seconds (tests/integration/test_moto_history.py
+holds the two to the same answer).
 
 Install it in the moto server's process, like moto_versions.
 """
 
 from __future__ import annotations
 
-import base64
-import calendar
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
+
+from flow_manager_local.moto_json import epoch, json_answer
 
 DATA_FIELDS = ("input", "output", "inputDetails", "outputDetails", "parameters")
 MAX_PAGE = 1000  # Step Functions' largest page
-CONTENT_TYPE = "application/x-amz-json-1.0"  # Step Functions' protocol: awsJson1_0
 
 
 def install() -> Callable[[], None]:
@@ -55,8 +51,7 @@ def install() -> Callable[[], None]:
         result: dict[str, Any] = {"events": [_on_the_wire(event) for event in page]}
         if start + size < len(events):
             result["nextToken"] = str(start + size)
-        body = json.dumps(result, separators=(",", ":"), default=_json_value)
-        return 200, {"Content-Type": CONTENT_TYPE}, body
+        return json_answer(result)
 
     StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign,assignment]
 
@@ -71,31 +66,8 @@ def _on_the_wire(event: Any) -> dict[str, Any]:
     wire = dict(event)
     stamp = wire.get("timestamp")
     if isinstance(stamp, str | datetime):
-        wire["timestamp"] = _epoch(stamp)
+        wire["timestamp"] = epoch(stamp)
     return wire
-
-
-def _json_value(value: Any) -> Any:
-    """A value json cannot write, as the JSON protocol carries it (moto's details are
-    JSON values today; a datetime or Decimal in one must not make the page fail)."""
-    if isinstance(value, datetime):
-        return _epoch(value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _epoch(stamp: str | datetime) -> int | float:
-    """moto's JSON timestamps: whole seconds, plus milliseconds when there are any."""
-    moment = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(stamp)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = calendar.timegm(moment.utctimetuple())
-    if moment.microsecond:
-        return seconds + (moment.microsecond // 1000) / 1000.0
-    return seconds
 
 
 def _without_data(event: Any) -> dict[str, Any]:

@@ -99,7 +99,7 @@ def defer_package_init(names: tuple[str, ...] = DEFERRED_PACKAGES) -> None:
         sys.modules[name] = module
 
 
-def share_parsed_files() -> Callable[[], None]:
+def share_service_models() -> Callable[[], None]:
     """Load each botocore service model once per kind of loader in this process; returns
     the function that undoes it.
 

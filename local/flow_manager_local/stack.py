@@ -207,7 +207,7 @@ class LocalStack:
         # Before anything imports moto's Step Functions interpreter (and EC2 with it).
         moto_speedups.defer_package_init()
         # Before moto and the provisioning clients load botocore's service models.
-        unshare_models = moto_speedups.share_parsed_files()
+        unshare_models = moto_speedups.share_service_models()
         from flow_manager_local.moto_server import MotoServer
 
         unroute_logging = route_logging(self.console)

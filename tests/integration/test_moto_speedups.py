@@ -181,7 +181,7 @@ def test_botocore_parses_a_service_model_once_for_every_loader_of_its_kind() -> 
     from botocore.loaders import JSONFileLoader, create_loader
 
     reads_a_file = vars(JSONFileLoader)["_load_file"]  # private: not in botocore's stubs
-    uninstall = moto_speedups.share_parsed_files()
+    uninstall = moto_speedups.share_service_models()
     try:
         with mock.patch.object(
             JSONFileLoader, "_load_file", autospec=True, side_effect=reads_a_file
@@ -207,7 +207,7 @@ def test_moto_s_loader_and_botocore_s_keep_their_own_extras(moto_first: bool) ->
     from botocore.loaders import create_loader
     from moto.core.loaders import create_loader as create_moto_loader
 
-    uninstall = moto_speedups.share_parsed_files()
+    uninstall = moto_speedups.share_service_models()
     try:
         # When both load it, in either order
         loaders = [create_moto_loader(), create_loader()]
