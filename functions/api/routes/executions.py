@@ -26,8 +26,9 @@ metrics = Metrics()
     tags=["executions"],
     summary="Start an execution of the flow's current version",
     description="202: the execution runs; poll its Location. The body is optional "
-    '({"context": {...}}, default {}). With Idempotency-Key a retried request answers '
-    "the execution it started the first time.",
+    '({"context": {...}}, default {}). A new execution is answered as running since its '
+    "start_time. With Idempotency-Key a retried request answers the execution it started "
+    "the first time, with its status now.",
     responses={
         **ok(202, ExecutionSummary, "Started (or found, for a retried Idempotency-Key)"),
         **errors(
