@@ -15,13 +15,23 @@ Messages (JSON):
   worker → parent:        {"started": true}, at once: the request reached the handler
   worker → parent:        {"result": "<JSON text>"} | {"error": ERROR}
 where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
+
+Given a `control_fd` instead of an `fd`, the process is its function's template (see
+`zygote.py`): after init it primes the SDK (`_prime`, the one import outside the
+stdlib, when the function has boto3), says `{"ready": true, "forkable": bool}`, and
+forks a worker, which then speaks the messages above, each time it is asked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import json
 import os
+import select
+import signal
+import socket
 import sys
 import threading
 import time
@@ -112,12 +122,20 @@ class _InitError(Exception):
         self.error = error
 
 
-def _watch_parent(parent: int) -> None:
-    """Exit when the local stack goes away, even mid-handler, so no worker outlives it."""
-    while True:
-        time.sleep(PARENT_POLL_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)
+def _watch_parent(stop: threading.Event | None = None) -> threading.Thread:
+    """Exit when the local stack goes away, even mid-handler, so no worker outlives it
+    (a template's workers watch the template, which watches the stack)."""
+    parent = os.getppid()
+    stop = stop or threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(PARENT_POLL_SECONDS):
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="watch-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def _handle(
@@ -143,19 +161,9 @@ def _handle(
         return {"error": error}
 
 
-def main(argv: list[str]) -> int:
-    config: dict[str, Any] = json.loads(os.environ.pop(CONFIG_VARIABLE))
-    connection = Connection(int(config["fd"]))
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    # The handler's code comes first, then its layers, as in /var/task and /opt/python.
-    sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
-    try:
-        handler = _load_handler(config)
-    except _InitError as exc:
-        _log_error(exc.error)
-        connection.send_bytes(json.dumps({"init_error": exc.error}).encode())
-        return 1
-    connection.send_bytes(json.dumps({"ready": True}).encode())
+def _serve(
+    handler: Callable[[Any, Any], Any], config: dict[str, Any], connection: Connection
+) -> int:
     while True:
         try:
             request = json.loads(connection.recv_bytes())
@@ -168,6 +176,197 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         connection.send_bytes(json.dumps(answer).encode())
+
+
+def _forkable(control: socket.socket) -> bool:
+    """Whether a copy of this process would work: fork copies one thread, and a socket
+    the init opened (a connection pool's) would be shared by every copy. /proc tells."""
+    if threading.active_count() > 1:
+        return False
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for name in descriptors:
+        if int(name) == control.fileno():
+            continue
+        with contextlib.suppress(OSError):  # listdir's own descriptor is gone by now
+            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                return False
+    return True
+
+
+def _prime(services: list[str]) -> None:
+    """Pay in the template what each worker's first AWS calls would (SnapStart's
+    priming): the SDK's import and each service's models, loaded once, shared by every
+    fork. Nothing of the handler's changes: it still makes its own clients, which now
+    find the models loaded (boto3's default session caches them)."""
+    if not services:
+        return
+    try:
+        import boto3
+    except ImportError:
+        return  # a function without the SDK: nothing to prime
+    for service in services:
+        with contextlib.suppress(Exception):  # one the SDK lacks: its workers load it
+            boto3.client(service)  # type: ignore[call-overload]
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What the interpreter would exit with for `sys.exit(code)`."""
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    sys.stderr.write(f"{exc.code}\n")
+    return 1
+
+
+class _Template:
+    """An initialised process that forks workers (a zygote): `workers.py`'s pool asks
+    for one with b"fork" on the control socket (SOCK_SEQPACKET) and is answered
+    `{"forked": pid}` with the worker's socket, stdout and stderr attached; every worker
+    that ends is reported as `{"exited": pid, "code": N}` (N < 0: the signal), since
+    only this process can collect it. A copy starts with the module already imported,
+    as SnapStart restores a snapshot: a new worker costs a fork, not an init."""
+
+    def __init__(
+        self, handler: Callable[[Any, Any], Any], config: dict[str, Any], control: socket.socket
+    ) -> None:
+        self.handler = handler
+        self.config = config
+        self.control = control
+        # SIGCHLD wakes the loop through this pair (no thread: fork would not copy it).
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.wake_read.setblocking(False)
+        self.wake_write.setblocking(False)
+
+    def run(self) -> int:
+        parent = os.getppid()
+        signal.set_wakeup_fd(self.wake_write.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        gc.freeze()  # what init made stays shared with the workers: no GC writes to it
+        while True:
+            ready, _, _ = select.select([self.control, self.wake_read], [], [], PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)  # the local stack died; the workers follow (they watch us)
+            if self.wake_read in ready:
+                with contextlib.suppress(BlockingIOError):
+                    while self.wake_read.recv(512):
+                        pass
+                self._collect()
+            if self.control in ready:
+                try:
+                    message = self.control.recv(64)
+                except OSError:
+                    return 0
+                if not message:
+                    return 0  # the pool closed: its workers were stopped first
+                self._fork()
+
+    def _collect(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            self.control.send(json.dumps({"exited": pid, "code": code}).encode())
+
+    def _fork(self) -> None:
+        parent_end, child_end = socket.socketpair()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(child_end, (parent_end, out_read, err_read), out_write, err_write)
+        # Both sides set the group, so the pool can kill it as soon as it knows the pid.
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        child_end.close()
+        os.close(out_write)
+        os.close(err_write)
+        try:
+            socket.send_fds(
+                self.control,
+                [json.dumps({"forked": pid}).encode()],
+                [parent_end.fileno(), out_read, err_read],
+            )
+        finally:
+            parent_end.close()
+            os.close(out_read)
+            os.close(err_read)
+
+    def _become_worker(
+        self,
+        connection: socket.socket,
+        parents: tuple[socket.socket, int, int],
+        out_write: int,
+        err_write: int,
+    ) -> None:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for sock in (self.control, self.wake_read, self.wake_write, parents[0]):
+                sock.close()
+            os.close(parents[1])
+            os.close(parents[2])
+            os.dup2(out_write, 1)
+            os.dup2(err_write, 2)
+            os.close(out_write)
+            os.close(err_write)
+            _watch_parent()
+            code = _serve(self.handler, self.config, Connection(connection.detach()))
+        except SystemExit as exc:
+            code = _exit_code(exc)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+
+def main(argv: list[str]) -> int:
+    config: dict[str, Any] = json.loads(os.environ.pop(CONFIG_VARIABLE))
+    template = "control_fd" in config
+    if template:
+        control = socket.socket(fileno=int(config["control_fd"]))
+
+        def say(message: dict[str, Any]) -> None:
+            control.send(json.dumps(message).encode())
+    else:
+        connection = Connection(int(config["fd"]))
+
+        def say(message: dict[str, Any]) -> None:
+            connection.send_bytes(json.dumps(message).encode())
+
+    stop_watching = threading.Event()
+    watcher = _watch_parent(stop_watching)  # through init too: an import may hang
+    # The handler's code comes first, then its layers, as in /var/task and /opt/python.
+    sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
+    try:
+        handler = _load_handler(config)
+    except _InitError as exc:
+        _log_error(exc.error)
+        say({"init_error": exc.error})
+        return 1
+    if not template:
+        say({"ready": True})
+        return _serve(handler, config, connection)
+    stop_watching.set()  # the template watches in its loop: fork copies no thread
+    watcher.join()
+    _prime(list(config.get("prime", ())))
+    if not _forkable(control):
+        say({"ready": True, "forkable": False})
+        return 0
+    say({"ready": True, "forkable": True})
+    return _Template(handler, config, control).run()
 
 
 if __name__ == "__main__":

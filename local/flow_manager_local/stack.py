@@ -327,7 +327,7 @@ class LocalStack:
 
     def kill(self) -> None:
         """The last resort when stop() overruns: kill every worker process group now."""
-        for pid in self.workers.pids() if self.workers else []:
+        for pid in self.workers.process_groups() if self.workers else []:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
 

@@ -2,7 +2,8 @@
 
 A `FunctionPool` per function keeps up to `max_workers` processes (see `runtime.py`),
 each with the function's code and layers on `sys.path` and the environment the
-template gives it. An invocation takes an idle worker (else the one `start()` is
+template gives it, forked from the function's initialised template (`zygote.py`), so a
+new worker costs a fork, not an init. An invocation takes an idle worker (else the one `start()` is
 warming, else it starts one), and answers the way Lambda does:
 
 - the handler returned: its JSON;
@@ -39,11 +40,12 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flow_manager_local.console import Console, pump
 from flow_manager_local.moto_lambda import Invocation
 from flow_manager_local.template import FunctionSpec
+from flow_manager_local.zygote import TemplateGone, Zygote
 
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
@@ -52,6 +54,9 @@ QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
 STOP_GRACE_SECONDS = 2.0
 ACK_TIMEOUT_SECONDS = 5.0  # a live worker acknowledges a request at once
 REAP_INTERVAL_SECONDS = 0.5  # how soon a worker that died idle is collected and replaced
+# What a template loads for its workers (see runtime._prime): the services the local
+# stack's functions call, all served by moto.
+PRIMED_SERVICES = ("dynamodb", "s3", "stepfunctions", "scheduler")
 
 
 class WorkerInitError(Exception):
@@ -66,11 +71,22 @@ class PoolClosed(Exception):
     pass
 
 
+class Process(Protocol):
+    """What a worker's process answers: a spawned one's Popen, or a ForkedProcess."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+
 @dataclass(eq=False)  # identity semantics: workers live in sets
 class Worker:
     """One process running `runtime.py` for one function."""
 
-    process: subprocess.Popen[str]
+    process: Process
     connection: Connection
     started: float = field(default_factory=time.monotonic)
     invocations: int = 0
@@ -113,15 +129,7 @@ class Worker:
         self.connection.close()
 
     def exit_description(self) -> str:
-        code = self.process.poll()
-        if code is None:
-            return "unknown"
-        if code < 0:
-            try:
-                return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
-            except ValueError:
-                return f"signal: {-code}"
-        return f"exit status {code}"
+        return _exit_description(self.process.poll())
 
 
 def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) -> dict[str, str]:
@@ -190,6 +198,9 @@ class FunctionPool:
         # The reaper sleeps on this, not on _lock: a released worker wakes one waiter of
         # _lock, which must be an invoke waiting for a worker (see _release).
         self._closing = threading.Event()
+        self._templating = threading.Lock()  # one template starts at a time
+        self._zygote: Zygote | None = None
+        self._forkable = True  # until a template says its init cannot be forked from
 
     @property
     def source(self) -> str:
@@ -228,6 +239,9 @@ class FunctionPool:
         self._closing.set()
         for worker in workers:
             worker.stop()
+        zygote = self._zygote
+        if zygote is not None:
+            zygote.close(STOP_GRACE_SECONDS)
 
     def _reap_idle(self) -> None:
         """Collect idle workers that died and start replacements, until the pool closes."""
@@ -242,13 +256,17 @@ class FunctionPool:
                 self._forget_dead(worker)
 
     def pids(self) -> list[int]:
+        """The workers' processes (the template is not one)."""
         with self._lock:
             return [w.pid for w in self._all]
 
-    def _spawn(self) -> Worker:
-        parent_end, child_end = socket.socketpair()
-        config = {
-            "fd": child_end.fileno(),
+    def process_groups(self) -> list[int]:
+        """Every process group this pool started: its workers' and its template's."""
+        zygote = self._zygote
+        return self.pids() + ([zygote.pid] if zygote is not None else [])
+
+    def _config(self) -> dict[str, Any]:
+        return {
             "function_name": self.spec.name,
             "arn": self.spec.arn,
             "memory_size": self.spec.memory_size,
@@ -256,11 +274,91 @@ class FunctionPool:
             "code_dir": str(self.spec.code_dir),
             "layer_dirs": [str(d) for d in self.spec.layer_dirs],
         }
+
+    def _command(self) -> list[str]:
+        # The function's name as the argument keeps `ps` readable; the rest travels in
+        # the environment, which the runtime removes before init.
+        return [self.python, "-I", "-u", str(RUNTIME_SCRIPT), self.spec.name]
+
+    def _spawn(self) -> Worker:
+        """A new worker: forked from the function's template, or a new process when the
+        function cannot be forked from (see zygote.py)."""
+        for _ in range(2):  # a template that died is replaced once
+            zygote = self._template()
+            if zygote is None:
+                return self._spawn_process()
+            try:
+                forked = zygote.fork()
+            except TemplateGone:
+                self._drop_template(zygote)
+                continue
+            worker = Worker(forked.process, forked.connection)
+            self._register(worker)
+            pump(forked.stdout, self.console, self.source)
+            pump(forked.stderr, self.console, self.source)
+            return worker
+        return self._spawn_process()
+
+    def _template(self) -> Zygote | None:
+        """The running template, started (its init run) if there is none; None when the
+        function's init cannot be forked from. Raises WorkerInitError as a spawn does."""
+        with self._templating:
+            if self._zygote is not None and self._zygote.alive:
+                return self._zygote
+            if not self._forkable:
+                return None
+            zygote = Zygote(
+                self._command(),
+                self.environment,
+                {**self._config(), "prime": PRIMED_SERVICES},
+                self.spec.code_dir,
+                lambda stream: pump(stream, self.console, self.source),
+            )
+            with self._lock:
+                closed = self._closed
+                self._zygote = zygote
+            if closed:
+                zygote.kill()
+                raise PoolClosed
+            try:
+                hello = zygote.wait_ready(INIT_TIMEOUT_SECONDS)
+            except (TimeoutError, EOFError) as exc:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    zygote.process.wait(STOP_GRACE_SECONDS)  # EOF: it is exiting
+                error = _init_exit(zygote.process)
+                zygote.kill()
+                if self._closed:
+                    raise PoolClosed from None
+                raise WorkerInitError(error) from exc
+            if "init_error" in hello:
+                zygote.kill()
+                raise WorkerInitError(hello["init_error"])
+            if not hello.get("forkable"):
+                self._forkable = False  # it has exited; every worker is a new process
+                zygote.close()
+                return None
+            return zygote
+
+    def _drop_template(self, zygote: Zygote) -> None:
+        with self._templating:
+            if self._zygote is zygote:
+                self._zygote = None
+        zygote.kill()
+
+    def _register(self, worker: Worker) -> None:
+        with self._lock:
+            closed = self._closed
+            self._all.add(worker)
+        if closed:  # close() ran while this one started: it must not outlive the pool
+            self._discard(worker)
+            raise PoolClosed
+
+    def _spawn_process(self) -> Worker:
+        parent_end, child_end = socket.socketpair()
+        config = {"fd": child_end.fileno(), **self._config()}
         try:
             process = subprocess.Popen(
-                # The function's name as the argument keeps `ps` readable; the rest
-                # travels in the environment, which the runtime removes before init.
-                [self.python, "-I", "-u", str(RUNTIME_SCRIPT), self.spec.name],
+                self._command(),
                 env={**self.environment, CONFIG_VARIABLE: json.dumps(config)},
                 cwd=self.spec.code_dir,
                 stdin=subprocess.DEVNULL,
@@ -274,30 +372,16 @@ class FunctionPool:
         finally:
             child_end.close()
         worker = Worker(process, Connection(parent_end.detach()))
-        with self._lock:
-            closed = self._closed
-            self._all.add(worker)
-        if closed:  # close() ran while this one started: it must not outlive the pool
-            self._discard(worker)
-            raise PoolClosed
+        self._register(worker)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 pump(stream, self.console, self.source)
         try:
             hello = self._receive(worker, INIT_TIMEOUT_SECONDS)
         except (TimeoutError, EOFError, OSError):
+            error = _init_exit(worker.process)
             self._discard(worker)
-            raise WorkerInitError(
-                {
-                    "errorType": "Runtime.ExitError",
-                    "errorMessage": "Runtime exited during init: "
-                    + (
-                        worker.exit_description()
-                        if worker.process.poll() is not None
-                        else "init timed out"
-                    ),
-                }
-            ) from None
+            raise WorkerInitError(error) from None
         if "init_error" in hello:
             self._discard(worker)
             raise WorkerInitError(hello["init_error"])
@@ -471,6 +555,23 @@ def _reaped(worker: Worker) -> str:
     return worker.exit_description()
 
 
+def _init_exit(process: Process) -> dict[str, Any]:
+    code = process.poll()
+    reason = "init timed out" if code is None else _exit_description(code)
+    return _error("Runtime.ExitError", f"Runtime exited during init: {reason}")
+
+
+def _exit_description(code: int | None) -> str:
+    if code is None:
+        return "unknown"
+    if code < 0:
+        try:
+            return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+        except ValueError:
+            return f"signal: {-code}"
+    return f"exit status {code}"
+
+
 def _error(error_type: str, message: str) -> dict[str, Any]:
     return {"errorType": error_type, "errorMessage": message, "stackTrace": []}
 
@@ -518,5 +619,5 @@ class Workers:
         for thread in threads:
             thread.join(STOP_GRACE_SECONDS * 3)
 
-    def pids(self) -> list[int]:
-        return [pid for pool in self.pools.values() for pid in pool.pids()]
+    def process_groups(self) -> list[int]:
+        return [pid for pool in self.pools.values() for pid in pool.process_groups()]

@@ -52,7 +52,11 @@ def make_pool(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.S
     pools: list[FunctionPool] = []
 
     def make(
-        source: str = HANDLER, timeout: int = 2, max_workers: int = 2, warm: bool = True
+        source: str = HANDLER,
+        timeout: int = 2,
+        max_workers: int = 2,
+        warm: bool = True,
+        env: tuple[str, ...] | list[str] = (),
     ) -> tuple[FunctionPool, io.StringIO]:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
@@ -66,7 +70,7 @@ def make_pool(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.S
             runtime="python3.13",
             timeout=timeout,
             memory_size=128,
-            environment={"TABLE": "from-the-template"},
+            environment={"TABLE": "from-the-template", **{k: os.environ[k] for k in env}},
             layer_dirs=(),
             role_arn="arn:aws:iam::123456789012:role/scratch",
         )
@@ -353,3 +357,78 @@ def test_only_the_request_running_when_its_worker_is_killed_fails(
     assert (answer.function_error, body["errorType"]) == ("Unhandled", "Runtime.ExitError")
     assert "signal: kill" in body["errorMessage"]
     assert [call(pool, {})[0].function_error for _ in range(3)] == [None] * 3
+
+
+COUNTED_INIT = """
+import os, pathlib, threading
+INITS = pathlib.Path(os.environ["INITS_FILE"])
+with INITS.open("a") as inits:
+    inits.write(f"{os.getpid()}\\n")
+{extra}
+
+def lambda_handler(event, context):
+    import time
+    time.sleep(event.get("seconds", 0))
+    return {"pid": os.getpid(), "inits": INITS.read_text().split()}
+"""
+
+
+def run_together(pool: FunctionPool, count: int, seconds: float) -> list[Any]:
+    bodies: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: bodies.append(call(pool, {"seconds": seconds})[1]))
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    return bodies
+
+
+def test_new_workers_are_forked_from_the_initialised_function_not_initialised_again(
+    make_pool: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function whose init records each time it runs, allowed three workers
+    monkeypatch.setenv("INITS_FILE", str(tmp_path / "inits"))
+    pool, _ = make_pool(COUNTED_INIT.replace("{extra}", ""), max_workers=3, env=["INITS_FILE"])
+    # When three invocations run at once (the pool grows to three workers)
+    bodies = run_together(pool, 3, 0.3)
+    # Then three processes answered, and the init ran once, in none of them
+    assert len({b["pid"] for b in bodies}) == 3
+    (inits,) = {tuple(b["inits"]) for b in bodies}
+    assert len(inits) == 1
+    assert int(inits[0]) not in {b["pid"] for b in bodies}
+
+
+def test_a_function_whose_init_leaves_a_thread_running_gets_new_processes(
+    make_pool: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function whose init starts a thread (a fork would not copy it)
+    monkeypatch.setenv("INITS_FILE", str(tmp_path / "inits"))
+    extra = "threading.Thread(target=threading.Event().wait, daemon=True).start()"
+    pool, _ = make_pool(COUNTED_INIT.replace("{extra}", extra), max_workers=2, env=["INITS_FILE"])
+    # When two invocations run at once
+    bodies = run_together(pool, 2, 0.3)
+    # Then each worker ran the init itself (plus the template that found it unforkable)
+    pids = {b["pid"] for b in bodies}
+    assert len(pids) == 2
+    inits = {int(pid) for pid in (tmp_path / "inits").read_text().split()}
+    assert pids <= inits
+    assert len(inits) == 3
+
+
+def test_a_killed_template_is_replaced_and_requests_still_succeed(
+    make_pool: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a warm function (a template and one worker)
+    monkeypatch.setenv("INITS_FILE", str(tmp_path / "inits"))
+    pool, _ = make_pool(COUNTED_INIT.replace("{extra}", ""), max_workers=2, env=["INITS_FILE"])
+    (template,) = set(pool.process_groups()) - set(pool.pids())
+    # When the template is killed
+    kill_and_wait(template)
+    # Then concurrent invocations succeed, from a new template's workers
+    bodies = run_together(pool, 2, 0.3)
+    assert len({b["pid"] for b in bodies}) == 2
+    assert template not in pool.process_groups()
+    assert len((tmp_path / "inits").read_text().split()) == 2  # the first init, the new one

@@ -1,0 +1,215 @@
+"""A function's initialised template process, which forks its workers (a zygote).
+
+A new worker used to be a new interpreter: boto3, pydantic, Powertools and the
+handler's module imported again (~0.3-0.5 s of CPU each), while the pool grows under
+load, which is when CPU is scarce. The template imports the handler once, as Lambda's
+init does, then forks each worker from that state, as SnapStart restores a snapshot:
+a worker costs a fork, and shares the template's pages until it writes them.
+
+`runtime.py` runs the template's side (`_Template`). Here: starting it, asking it for a
+worker, and knowing how each worker ended, which only the template can learn (a
+worker is its child, not ours): `ForkedProcess` answers `poll` and `wait` as the
+`subprocess.Popen` of a spawned worker does, from the template's reports.
+
+A template whose init left a thread running or a socket open is not forked from (a
+copy has no threads, and would share the socket): it says so, exits, and the pool
+spawns every worker as a new process, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO, Any
+
+FORK_TIMEOUT_SECONDS = 10.0  # a fork takes milliseconds; this is for a stuck template
+MESSAGE_BYTES = 65536
+
+
+class ForkedProcess:
+    """A worker forked by the template: `Popen`'s `pid`, `poll()` and `wait()`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._ended = threading.Event()
+
+    def ended(self, code: int | None) -> None:
+        """How it exited (a signal as -N, as Popen says), or None: not known (its
+        template died before it could say)."""
+        self.returncode = code
+        self._ended.set()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+        return self.returncode
+
+
+@dataclass
+class Forked:
+    """What the template answers a fork with: the worker, and our ends of its pipes."""
+
+    process: ForkedProcess
+    connection: Connection
+    stdout: IO[str]
+    stderr: IO[str]
+
+
+class TemplateGone(Exception):
+    """The template exited or stopped answering: start another."""
+
+
+class Zygote:
+    """One running template of one function; `hello` is its first message (its init's
+    outcome: `{"ready": true, "forkable": bool}` or `{"init_error": ...}`)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        environment: Mapping[str, str],
+        config: Mapping[str, Any],
+        cwd: Path,
+        pump: Callable[[IO[str]], object],
+    ) -> None:
+        self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                list(command),
+                env={
+                    **environment,
+                    "_FLOW_MANAGER_LOCAL_WORKER": json.dumps(
+                        {**config, "control_fd": child_end.fileno()}
+                    ),
+                },
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                pass_fds=(child_end.fileno(),),
+                start_new_session=True,
+            )
+        finally:
+            child_end.close()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                pump(stream)
+        self._answers: queue.Queue[Forked | None] = queue.Queue()
+        self._forking = threading.Lock()  # one fork at a time: answers come in order
+        self._workers: dict[int, ForkedProcess] = {}
+        self._lock = threading.Lock()
+        self._gone = False
+        self.hello: dict[str, Any] = {}
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._gone
+
+    def wait_ready(self, timeout: float) -> dict[str, Any]:
+        """Its init's outcome; raises TimeoutError, or EOFError if it exited first.
+        Then a thread reads what it says from here on."""
+        self._control.settimeout(timeout)
+        try:
+            message = self._control.recv(MESSAGE_BYTES)
+        except TimeoutError:
+            raise
+        except OSError:
+            message = b""
+        finally:
+            self._control.settimeout(None)
+        if not message:
+            raise EOFError
+        self.hello = json.loads(message)
+        if self.hello.get("forkable"):
+            threading.Thread(target=self._read, name=f"zygote-{self.pid}", daemon=True).start()
+        return self.hello
+
+    def fork(self) -> Forked:
+        with self._forking:
+            if self._gone:
+                raise TemplateGone
+            try:
+                self._control.send(b"fork")
+            except OSError:
+                raise TemplateGone from None
+            try:
+                answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
+            except queue.Empty:
+                self._gone = True  # a late answer would go to the next fork: no next
+                raise TemplateGone from None
+            if answer is None:
+                raise TemplateGone
+            return answer
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self._control, MESSAGE_BYTES, 3)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                break
+            message = json.loads(data)
+            if "forked" in message:
+                self._answers.put(self._forked(int(message["forked"]), fds))
+            elif "exited" in message:
+                with self._lock:
+                    ended = self._workers.pop(int(message["exited"]), None)
+                if ended is not None:
+                    ended.ended(int(message["code"]))
+        with self._lock:
+            self._gone = True
+            orphans = list(self._workers.values())
+            self._workers.clear()
+        for process in orphans:
+            process.ended(None)  # they exit by themselves: they watch the template
+        self._answers.put(None)
+
+    def _forked(self, pid: int, fds: list[int]) -> Forked:
+        process = ForkedProcess(pid)
+        with self._lock:
+            self._workers[pid] = process
+        connection, stdout, stderr = fds
+        return Forked(
+            process,
+            Connection(connection),
+            os.fdopen(stdout, "r", errors="replace"),
+            os.fdopen(stderr, "r", errors="replace"),
+        )
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.close()
+
+    def close(self, grace: float = 2.0) -> None:
+        """Ends it (closing its control socket), killing it if it lingers."""
+        with contextlib.suppress(OSError):
+            self._control.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace)
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=grace)
+        self._control.close()
