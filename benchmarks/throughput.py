@@ -15,8 +15,10 @@ it reports a final status, then starts the next, until N have ended. Prints:
 - how many responses were 5xx, and how many executions did not end `completed`;
 - the stack's CPU time during the load (all its processes), in total and per
   execution: on a shared machine the one figure that does not depend on the others;
-- the stack's resident memory (the serve process and all its children: workers and,
-  when it runs apart, moto) before and after.
+- the stack's memory (the serve process and all its children: workers, their templates
+  and, when it runs apart, moto) before and after: PSS, which counts a page shared by
+  several processes (a forked worker's, with its template) once in all, and the RSS
+  summed over the processes, which counts it in each.
 
 `--soak M` runs M executions in rounds of 100 and prints the memory after each round.
 `--profile DIR` records the serve process (and its children) with py-spy into DIR
@@ -69,18 +71,35 @@ class Results:
                 self.server_errors += 1
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of `pid` and every process below it (Linux /proc)."""
-    total = 0
+@dataclass(frozen=True)
+class Memory:
+    """The stack's memory: `pss` shares each page among the processes that map it (what
+    the stack costs the machine); `rss` sums each process's resident set, so a page the
+    workers share with their template counts once per process."""
+
+    pss: int
+    rss: int
+    processes: int
+
+    def __str__(self) -> str:
+        return f"{_mb(self.pss)} PSS ({_mb(self.rss)} RSS summed over {self.processes} processes)"
+
+
+def memory(pid: int) -> Memory:
+    """Memory of `pid` and every process below it (Linux /proc)."""
+    pss = rss = processes = 0
     for each in (pid, *descendants(pid)):
         try:
-            status = Path(f"/proc/{each}/status").read_text()
+            rollup = Path(f"/proc/{each}/smaps_rollup").read_text()
         except OSError:
             continue  # it ended while we looked
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
+        processes += 1
+        for line in rollup.splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1]) * 1024
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1]) * 1024
+    return Memory(pss, rss, processes)
 
 
 def cpu_seconds(pid: int) -> dict[str, float]:
@@ -267,15 +286,15 @@ def main() -> int:
             # Not counted: warms moto's and the workers' paths; with --warm W from all the
             # clients, the pools also grow to their size first (steady state).
             run_load(api, flow_id, max(1, args.warm), args.clients if args.warm > 1 else 1)
-            before = rss_bytes(pid)
-            print(f"stack memory before: {_mb(before)} RSS (serve pid {pid} and children)")
+            before = memory(pid)
+            print(f"stack memory before: {before} (serve pid {pid} and children)")
             if args.soak:
                 for done in range(0, args.soak, ROUND):
                     batch = min(ROUND, args.soak - done)
                     results = run_load(api, flow_id, batch, args.clients, args.poll)
                     span = max(1e-9, results.last_end - results.first_start)
                     print(
-                        f"after {done + batch} executions: {_mb(rss_bytes(pid))} RSS; "
+                        f"after {done + batch} executions: {memory(pid)}; "
                         f"{len(results.end_to_end) / span:.1f} executions/s; "
                         f"5xx {results.server_errors}; "
                         f"not completed {len(results.failed)}",
@@ -303,7 +322,7 @@ def main() -> int:
                 for kind, used in sorted(by_kind.items(), key=lambda kv: -kv[1])
             )
             print(f"  by process: {shares}")
-            print(f"stack memory after: {_mb(rss_bytes(pid))} RSS (before: {_mb(before)})")
+            print(f"stack memory after: {memory(pid)}")
         finally:
             if stack is not None:
                 stack.interrupt()
