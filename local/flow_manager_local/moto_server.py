@@ -31,7 +31,9 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from waitress.server import TcpWSGIServer, create_server
 
-        app = DomainDispatcherApplication(create_backend_app)
+        from flow_manager_local.moto_dispatch import LeanDispatcher
+
+        app = LeanDispatcher(DomainDispatcherApplication(create_backend_app))
         server = create_server(
             app,
             host=ip_address,
