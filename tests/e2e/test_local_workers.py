@@ -432,3 +432,21 @@ def test_a_killed_template_is_replaced_and_requests_still_succeed(
     assert len({b["pid"] for b in bodies}) == 2
     assert template not in pool.process_groups()
     assert len((tmp_path / "inits").read_text().split()) == 2  # the first init, the new one
+
+
+def test_a_forked_worker_finds_the_sdk_loaded_by_its_template(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function that imports nothing of the SDK at init
+    source = (
+        "import sys\n"
+        "def lambda_handler(event, context):\n"
+        "    loaded = 'boto3' in sys.modules\n"
+        "    import boto3\n"
+        "    return {'loaded': loaded, 'session': boto3.DEFAULT_SESSION is not None}\n"
+    )
+    pool, _ = make_pool(source)
+    # When its first worker is invoked
+    _, body = call(pool, {})
+    # Then boto3 and a default session (with the services' models) were there already
+    assert body == {"loaded": True, "session": True}
