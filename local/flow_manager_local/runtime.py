@@ -17,9 +17,10 @@ Messages (JSON):
 where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
 
 Given a `control_fd` instead of an `fd`, the process is its function's template (see
-`zygote.py`): after init it primes the SDK (`_prime`, the one import outside the
-stdlib, when the function has boto3), says `{"ready": true, "forkable": bool}`, and
-forks a worker, which then speaks the messages above, each time it is asked.
+`zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
+worker, which then speaks the messages above, each time it is asked; after the first,
+it primes the SDK for the next ones (`_prime`, the one import outside the stdlib, when
+the function has boto3).
 """
 
 from __future__ import annotations
@@ -238,6 +239,7 @@ class _Template:
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
+        self.unprimed = list(config.get("prime", ()))
 
     def run(self) -> int:
         parent = os.getppid()
@@ -261,6 +263,13 @@ class _Template:
                 if not message:
                     return 0  # the pool closed: its workers were stopped first
                 self._fork()
+                if self.unprimed:
+                    # After the first fork, not before: the function's first worker (the
+                    # one the stack's start waits for) does not wait for it; later ones
+                    # start primed.
+                    _prime(self.unprimed)
+                    self.unprimed = []
+                    gc.freeze()
 
     def _collect(self) -> None:
         while True:
@@ -361,7 +370,6 @@ def main(argv: list[str]) -> int:
         return _serve(handler, config, connection)
     stop_watching.set()  # the template watches in its loop: fork copies no thread
     watcher.join()
-    _prime(list(config.get("prime", ())))
     if not _forkable(control):
         say({"ready": True, "forkable": False})
         return 0

@@ -434,19 +434,22 @@ def test_a_killed_template_is_replaced_and_requests_still_succeed(
     assert len((tmp_path / "inits").read_text().split()) == 2  # the first init, the new one
 
 
-def test_a_forked_worker_finds_the_sdk_loaded_by_its_template(
+def test_workers_after_the_first_find_the_sdk_loaded_by_the_template(
     make_pool: Callable[..., Any],
 ) -> None:
-    # Given a function that imports nothing of the SDK at init
+    # Given a function that imports nothing of the SDK at init, allowed two workers
     source = (
-        "import sys\n"
+        "import sys, time\n"
         "def lambda_handler(event, context):\n"
         "    loaded = 'boto3' in sys.modules\n"
         "    import boto3\n"
-        "    return {'loaded': loaded, 'session': boto3.DEFAULT_SESSION is not None}\n"
+        "    session = boto3.DEFAULT_SESSION is not None\n"
+        "    time.sleep(event.get('seconds', 0))\n"
+        "    return {'loaded': loaded, 'session': session}\n"
     )
-    pool, _ = make_pool(source)
-    # When its first worker is invoked
-    _, body = call(pool, {})
-    # Then boto3 and a default session (with the services' models) were there already
-    assert body == {"loaded": True, "session": True}
+    pool, _ = make_pool(source, max_workers=2)
+    # When two invocations run at once (the warm worker, and one forked for the second)
+    bodies = run_together(pool, 2, 0.5)
+    # Then the first worker, forked before priming, had to load it; the second found
+    # boto3 and a default session (with the services' models) there already
+    assert sorted((b["loaded"], b["session"]) for b in bodies) == [(False, False), (True, True)]
