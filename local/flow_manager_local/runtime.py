@@ -18,9 +18,9 @@ where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
 
 Given a `control_fd` instead of an `fd`, the process is its function's template (see
 `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
-worker, which then speaks the messages above, each time it is asked; after the first,
-it primes the SDK for the next ones (`_prime`, the one import outside the stdlib, when
-the function has boto3).
+worker, which then speaks the messages above, each time it is asked; asked for a second
+one, it first primes the SDK for it and the next ones (`_prime`, the one import outside
+the stdlib, when the function has boto3).
 """
 
 from __future__ import annotations
@@ -240,6 +240,7 @@ class _Template:
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
         self.unprimed = list(config.get("prime", ()))
+        self.forked = False
 
     def run(self) -> int:
         parent = os.getppid()
@@ -262,14 +263,16 @@ class _Template:
                     return 0
                 if not message:
                     return 0  # the pool closed: its workers were stopped first
-                self._fork()
-                if self.unprimed:
-                    # After the first fork, not before: the function's first worker (the
-                    # one the stack's start waits for) does not wait for it; later ones
-                    # start primed.
+                if self.forked and self.unprimed:
+                    # Once the pool grows past its first worker, not before: the start
+                    # (which waits for the API's first worker) and the first executions
+                    # do not wait for it, and a function that never needs a second
+                    # worker never holds the SDK twice.
                     _prime(self.unprimed)
                     self.unprimed = []
                     gc.freeze()
+                self._fork()
+                self.forked = True
 
     def _collect(self) -> None:
         while True:
