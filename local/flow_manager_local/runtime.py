@@ -16,8 +16,9 @@ Messages (JSON):
   worker → parent:        {"result": "<JSON text>"} | {"error": ERROR}
 where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
 
-Given a `control_fd` instead of an `fd`, the process is its function's template (see
-`zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
+Given a `control_fd` instead of an `fd` (and a `stack_fd`: the read end of a pipe only
+the stack writes to, which closes when it dies), the process is its function's template
+(see `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
 worker, which then speaks the messages above, each time it is asked; asked for a second
 one, it first primes the SDK for it and the next ones (`_prime`, the one import outside
 the stdlib, when the function has boto3).
@@ -39,6 +40,7 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -180,13 +182,16 @@ def _serve(
 
 
 def _forkable(control: socket.socket) -> bool:
-    """Whether a copy of this process would work: fork copies one thread, and a socket
-    the init opened (a connection pool's) would be shared by every copy. /proc tells."""
-    if threading.active_count() > 1:
-        return False
+    """Whether a copy of this process would work: fork copies one thread (a C library's
+    counts too: /proc's count, not threading's), and a socket the init opened (a
+    connection pool's) would be shared by every copy."""
     try:
+        status = Path("/proc/self/status").read_text()
         descriptors = os.listdir("/proc/self/fd")
     except OSError:
+        return False
+    threads = [line for line in status.splitlines() if line.startswith("Threads:")]
+    if not threads or int(threads[0].split()[1]) != 1:
         return False
     for name in descriptors:
         if int(name) == control.fileno():
@@ -195,6 +200,18 @@ def _forkable(control: socket.socket) -> bool:
             if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
                 return False
     return True
+
+
+def _watch_stack(stack_fd: int) -> None:
+    """Exit when the local stack goes away: it holds the only write end of this pipe,
+    which the kernel closes when it dies (so a worker outlives its template, not the
+    stack)."""
+
+    def watch() -> None:
+        select.select([stack_fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-stack", daemon=True).start()
 
 
 def _prime(services: list[str]) -> None:
@@ -211,14 +228,6 @@ def _prime(services: list[str]) -> None:
     for service in services:
         with contextlib.suppress(Exception):  # one the SDK lacks: its workers load it
             boto3.client(service)  # type: ignore[call-overload]
-
-
-def _exit_code(exc: SystemExit) -> int:
-    """What the interpreter would exit with for `sys.exit(code)`."""
-    if exc.code is None or isinstance(exc.code, int):
-        return exc.code or 0
-    sys.stderr.write(f"{exc.code}\n")
-    return 1
 
 
 class _Template:
@@ -241,22 +250,26 @@ class _Template:
         self.wake_write.setblocking(False)
         self.unprimed = list(config.get("prime", ()))
         self.forked = False
+        self.stack_fd = int(config["stack_fd"])
 
     def run(self) -> int:
-        parent = os.getppid()
+        """Fork workers until the pool closes; in a forked worker, its exit code (it
+        returns through main, so it exits as any worker does: atexit, thread joins)."""
         signal.set_wakeup_fd(self.wake_write.fileno())
         signal.signal(signal.SIGCHLD, lambda *_: None)
         gc.freeze()  # what init made stays shared with the workers: no GC writes to it
+        watched = [self.control.fileno(), self.wake_read.fileno(), self.stack_fd]
         while True:
-            ready, _, _ = select.select([self.control, self.wake_read], [], [], PARENT_POLL_SECONDS)
-            if os.getppid() != parent:
-                os._exit(1)  # the local stack died; the workers follow (they watch us)
-            if self.wake_read in ready:
+            ready, _, _ = select.select(watched, [], [])
+            if self.stack_fd in ready:
+                os._exit(1)  # the local stack died
+            if self.wake_read.fileno() in ready:
                 with contextlib.suppress(BlockingIOError):
                     while self.wake_read.recv(512):
                         pass
-                self._collect()
-            if self.control in ready:
+                if not self._collect():
+                    return 0
+            if self.control.fileno() in ready:
                 try:
                     message = self.control.recv(64)
                 except OSError:
@@ -271,21 +284,31 @@ class _Template:
                     _prime(self.unprimed)
                     self.unprimed = []
                     gc.freeze()
-                self._fork()
+                code = self._fork()
+                if code is not None:
+                    return code  # this is the worker, done
                 self.forked = True
 
-    def _collect(self) -> None:
+    def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> bool:
+        """False once the pool has gone (its socket closed): then this process ends."""
+        try:
+            socket.send_fds(self.control, [json.dumps(message).encode()], fds or [])
+        except OSError:
+            return False
+        return True
+
+    def _collect(self) -> bool:
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return True
             if pid == 0:
-                return
-            code = os.waitstatus_to_exitcode(status)
-            self.control.send(json.dumps({"exited": pid, "code": code}).encode())
+                return True
+            if not self._send({"exited": pid, "code": os.waitstatus_to_exitcode(status)}):
+                return False
 
-    def _fork(self) -> None:
+    def _fork(self) -> int | None:
         parent_end, child_end = socket.socketpair()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
@@ -293,7 +316,9 @@ class _Template:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            self._become_worker(child_end, (parent_end, out_read, err_read), out_write, err_write)
+            for descriptor in (parent_end.detach(), out_read, err_read):
+                os.close(descriptor)
+            return self._become_worker(child_end, out_write, err_write)
         # Both sides set the group, so the pool can kill it as soon as it knows the pid.
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
@@ -301,47 +326,25 @@ class _Template:
         os.close(out_write)
         os.close(err_write)
         try:
-            socket.send_fds(
-                self.control,
-                [json.dumps({"forked": pid}).encode()],
-                [parent_end.fileno(), out_read, err_read],
-            )
+            self._send({"forked": pid}, [parent_end.fileno(), out_read, err_read])
         finally:
             parent_end.close()
             os.close(out_read)
             os.close(err_read)
+        return None
 
-    def _become_worker(
-        self,
-        connection: socket.socket,
-        parents: tuple[socket.socket, int, int],
-        out_write: int,
-        err_write: int,
-    ) -> None:
-        code = 1
-        try:
-            os.setpgid(0, 0)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            for sock in (self.control, self.wake_read, self.wake_write, parents[0]):
-                sock.close()
-            os.close(parents[1])
-            os.close(parents[2])
-            os.dup2(out_write, 1)
-            os.dup2(err_write, 2)
-            os.close(out_write)
-            os.close(err_write)
-            _watch_parent()
-            code = _serve(self.handler, self.config, Connection(connection.detach()))
-        except SystemExit as exc:
-            code = _exit_code(exc)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+    def _become_worker(self, connection: socket.socket, out_write: int, err_write: int) -> int:
+        os.setpgid(0, 0)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for sock in (self.control, self.wake_read, self.wake_write):
+            sock.close()
+        os.dup2(out_write, 1)
+        os.dup2(err_write, 2)
+        os.close(out_write)
+        os.close(err_write)
+        _watch_stack(self.stack_fd)
+        return _serve(self.handler, self.config, Connection(connection.detach()))
 
 
 def main(argv: list[str]) -> int:

@@ -3,8 +3,8 @@
 A `FunctionPool` per function keeps up to `max_workers` processes (see `runtime.py`),
 each with the function's code and layers on `sys.path` and the environment the
 template gives it, forked from the function's initialised template (`zygote.py`), so a
-new worker costs a fork, not an init. An invocation takes an idle worker (else the one `start()` is
-warming, else it starts one), and answers the way Lambda does:
+new worker costs a fork, not an init. An invocation takes an idle worker (else the one
+`start()` is warming, else it starts one), and answers the way Lambda does:
 
 - the handler returned: its JSON;
 - the handler raised: `{"errorType", "errorMessage", "stackTrace"}`, function error
@@ -20,8 +20,10 @@ the request (a process still dying can take the bytes), and the request goes to
 another worker; a reaper also notices it within `REAP_INTERVAL_SECONDS`, collects the
 zombie and starts a replacement, so the pool stays warm.
 
-Workers run in their own session, so Ctrl-C in a terminal reaches the local stack
-only, which then stops them in order; they also exit by themselves if the stack dies.
+Templates (and spawned workers) run in their own session, and forked workers in their
+own process group, so Ctrl-C in a terminal reaches the local stack only, which then
+stops them in order; they also exit by themselves if the stack dies (spawned workers
+watch their parent; templates and forked ones a pipe only the stack can write to).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ class Worker:
         return self.process.pid
 
     def alive(self) -> bool:
-        """False once the process has exited (a zombie is collected by the check).
+        """False once the process has exited (a spawned one's zombie is collected by
+        the check; a forked one's template collects it).
 
         An idle worker never has anything to read: a readable socket means its end was
         closed, which the kernel does the moment the process dies, even before it is
@@ -201,6 +204,9 @@ class FunctionPool:
         self._templating = threading.Lock()  # one template starts at a time
         self._zygote: Zygote | None = None
         self._forkable = True  # until a template says its init cannot be forked from
+        # Its read end goes to every template, and from them to their workers: they exit
+        # when it closes, which the kernel does if this process dies (see runtime.py).
+        self._stack_pipe: tuple[int, int] | None = None
 
     @property
     def source(self) -> str:
@@ -242,6 +248,10 @@ class FunctionPool:
         zygote = self._zygote
         if zygote is not None:
             zygote.close(STOP_GRACE_SECONDS)
+        if self._stack_pipe is not None:
+            for end in self._stack_pipe:
+                os.close(end)
+            self._stack_pipe = None
 
     def _reap_idle(self) -> None:
         """Collect idle workers that died and start replacements, until the pool closes."""
@@ -303,16 +313,22 @@ class FunctionPool:
         """The running template, started (its init run) if there is none; None when the
         function's init cannot be forked from. Raises WorkerInitError as a spawn does."""
         with self._templating:
-            if self._zygote is not None and self._zygote.alive:
-                return self._zygote
+            if self._zygote is not None:
+                if self._zygote.alive:
+                    return self._zygote
+                self._zygote.close(STOP_GRACE_SECONDS)  # died: collect it first
+                self._zygote = None
             if not self._forkable:
                 return None
+            if self._stack_pipe is None:
+                self._stack_pipe = os.pipe()
             zygote = Zygote(
                 self._command(),
                 self.environment,
                 {**self._config(), "prime": PRIMED_SERVICES},
                 self.spec.code_dir,
                 lambda stream: pump(stream, self.console, self.source),
+                stack_fd=self._stack_pipe[0],
             )
             with self._lock:
                 closed = self._closed
@@ -326,15 +342,18 @@ class FunctionPool:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     zygote.process.wait(STOP_GRACE_SECONDS)  # EOF: it is exiting
                 error = _init_exit(zygote.process)
+                self._zygote = None
                 zygote.kill()
                 if self._closed:
                     raise PoolClosed from None
                 raise WorkerInitError(error) from exc
             if "init_error" in hello:
+                self._zygote = None
                 zygote.kill()
                 raise WorkerInitError(hello["init_error"])
             if not hello.get("forkable"):
                 self._forkable = False  # it has exited; every worker is a new process
+                self._zygote = None
                 zygote.close()
                 return None
             return zygote

@@ -14,6 +14,11 @@ worker is its child, not ours): `ForkedProcess` answers `poll` and `wait` as the
 A template whose init left a thread running or a socket open is not forked from (a
 copy has no threads, and would share the socket): it says so, exits, and the pool
 spawns every worker as a new process, as before.
+
+Workers outlive a template that dies (they watch the stack, through a pipe whose write
+end only the stack holds, not the template), and keep serving; the pool starts another
+template for the next ones. How such an orphan ends is not known (`poll()` stays None);
+its closed socket still tells the pool it is gone.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-FORK_TIMEOUT_SECONDS = 10.0  # a fork takes milliseconds; this is for a stuck template
+# A fork takes milliseconds, but the second one waits for the template to prime the SDK
+# first (~0.5 s, longer on a busy machine): as long as an init may take.
+FORK_TIMEOUT_SECONDS = 60.0
 MESSAGE_BYTES = 65536
 
 
@@ -84,24 +91,23 @@ class Zygote:
         config: Mapping[str, Any],
         cwd: Path,
         pump: Callable[[IO[str]], object],
+        stack_fd: int,
     ) -> None:
+        """`stack_fd`: the read end of a pipe whose write end only the stack holds; the
+        template and its workers exit when it closes (the stack is gone)."""
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        settings = {**config, "control_fd": child_end.fileno(), "stack_fd": stack_fd}
         try:
             self.process = subprocess.Popen(
                 list(command),
-                env={
-                    **environment,
-                    "_FLOW_MANAGER_LOCAL_WORKER": json.dumps(
-                        {**config, "control_fd": child_end.fileno()}
-                    ),
-                },
+                env={**environment, "_FLOW_MANAGER_LOCAL_WORKER": json.dumps(settings)},
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
                 errors="replace",
-                pass_fds=(child_end.fileno(),),
+                pass_fds=(child_end.fileno(), stack_fd),
                 start_new_session=True,
             )
         finally:
@@ -161,28 +167,43 @@ class Zygote:
             return answer
 
     def _read(self) -> None:
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(self._control, MESSAGE_BYTES, 3)
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                break
-            message = json.loads(data)
-            if "forked" in message:
-                self._answers.put(self._forked(int(message["forked"]), fds))
-            elif "exited" in message:
-                with self._lock:
-                    ended = self._workers.pop(int(message["exited"]), None)
-                if ended is not None:
-                    ended.ended(int(message["code"]))
-        with self._lock:
-            self._gone = True
-            orphans = list(self._workers.values())
-            self._workers.clear()
-        for process in orphans:
-            process.ended(None)  # they exit by themselves: they watch the template
-        self._answers.put(None)
+        try:
+            while True:
+                try:
+                    data, fds, _, _ = socket.recv_fds(self._control, MESSAGE_BYTES, 3)
+                except OSError:
+                    return
+                for fd in fds:  # ours alone: no process we start may inherit them
+                    os.set_inheritable(fd, False)
+                if not data:
+                    return
+                try:
+                    self._dispatch(json.loads(data), fds)
+                except (ValueError, KeyError, TypeError):  # not what a template says
+                    for fd in fds:
+                        os.close(fd)
+                    return
+        finally:
+            with self._lock:
+                self._gone = True
+                orphans = list(self._workers.values())
+                self._workers.clear()
+            for process in orphans:
+                # Still running, and still the pool's (they watch the stack, not the
+                # template), but how they end is no longer known.
+                process.ended(None)
+            self._answers.put(None)
+
+    def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
+        if "forked" in message:
+            if len(fds) != 3:
+                raise ValueError("a forked worker comes with 3 descriptors")
+            self._answers.put(self._forked(int(message["forked"]), fds))
+        elif "exited" in message:
+            with self._lock:
+                ended = self._workers.pop(int(message["exited"]), None)
+            if ended is not None:
+                ended.ended(int(message["code"]))
 
     def _forked(self, pid: int, fds: list[int]) -> Forked:
         process = ForkedProcess(pid)
@@ -203,6 +224,7 @@ class Zygote:
 
     def close(self, grace: float = 2.0) -> None:
         """Ends it (closing its control socket), killing it if it lingers."""
+        self._gone = True
         with contextlib.suppress(OSError):
             self._control.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -7,6 +7,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -418,20 +420,92 @@ def test_a_function_whose_init_leaves_a_thread_running_gets_new_processes(
     assert len(inits) == 3
 
 
-def test_a_killed_template_is_replaced_and_requests_still_succeed(
+def test_a_killed_template_is_replaced_and_its_workers_keep_serving(
     make_pool: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a warm function (a template and one worker)
+    # Given a warm function (a template and one worker) running a request
     monkeypatch.setenv("INITS_FILE", str(tmp_path / "inits"))
     pool, _ = make_pool(COUNTED_INIT.replace("{extra}", ""), max_workers=2, env=["INITS_FILE"])
     (template,) = set(pool.process_groups()) - set(pool.pids())
-    # When the template is killed
+    running: list[Any] = []
+    thread = threading.Thread(target=lambda: running.append(call(pool, {"seconds": 1.5})))
+    thread.start()
+    time.sleep(0.3)
+    # When the template is killed under it
     kill_and_wait(template)
-    # Then concurrent invocations succeed, from a new template's workers
+    thread.join(10)
+    # Then that request still succeeds (its worker watches the stack, not the template)
+    (answer, body) = running[0]
+    assert answer.function_error is None, body
+    # And concurrent invocations succeed, a new template forking the second worker
     bodies = run_together(pool, 2, 0.3)
     assert len({b["pid"] for b in bodies}) == 2
     assert template not in pool.process_groups()
     assert len((tmp_path / "inits").read_text().split()) == 2  # the first init, the new one
+
+
+STACK = """
+import io, json, sys, threading, time
+from pathlib import Path
+from flow_manager_local.console import Console
+from flow_manager_local.template import FunctionSpec
+from flow_manager_local.workers import FunctionPool, worker_environment
+
+code = Path(sys.argv[1])
+spec = FunctionSpec(
+    logical_id="ScratchFunction", name="scratch",
+    arn="arn:aws:lambda:us-east-1:123456789012:function:scratch", code_dir=code,
+    handler="app.lambda_handler", runtime="python3.13", timeout=5, memory_size=128,
+    environment={}, layer_dirs=(), role_arn="arn:aws:iam::123456789012:role/scratch",
+)
+environment = worker_environment(spec, endpoint_url="http://127.0.0.1:9", region="us-east-1")
+pool = FunctionPool(spec, environment, Console(io.StringIO(), colour=False), max_workers=2)
+pool.start()
+calls = [threading.Thread(target=pool.invoke, args=(b'{"seconds": 0.3}',)) for _ in range(2)]
+for each in calls:
+    each.start()
+for each in calls:
+    each.join()
+print(json.dumps(pool.process_groups()), flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_function_s_template_and_workers_exit_when_the_stack_dies(tmp_path: Path) -> None:
+    # Given a stack process whose function has a template and two forked workers
+    code = tmp_path / "fn"
+    code.mkdir()
+    (code / "app.py").write_text(
+        "import time\ndef lambda_handler(event, context):\n"
+        "    time.sleep(event['seconds'])\n    return {}\n",
+        encoding="utf-8",
+    )
+    stack = subprocess.Popen(
+        [sys.executable, "-c", STACK, str(code)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert stack.stdout is not None
+        pids = json.loads(stack.stdout.readline())
+        assert len(pids) == 3
+        # When the stack is killed (no chance to stop anything)
+        stack.kill()
+        stack.wait(10)
+        # Then the template and both workers exit by themselves, at once
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+            time.sleep(0.05)
+        assert not [pid for pid in pids if alive(pid)]
+    finally:
+        stack.kill()
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, or gone, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_workers_after_the_first_find_the_sdk_loaded_by_the_template(
