@@ -9,8 +9,9 @@ functions call on every execution (`LEAN_SERVICES`) this app does for a request 
 moto's Flask app does: the same URL rules pick the same view, which is called as
 moto's `convert_to_flask_response` calls it, and its answer is written the same way.
 Any other service (moto's own API and dashboard included), and any request from a
-browser (it has an `Origin`, and needs the CORS headers moto's Flask apps add to
-every answer), still goes through Flask.
+browser (it has an `Origin`, and needs the CORS headers moto's Flask apps add), still
+goes through Flask. The one difference for the SDKs: Flask's `Access-Control-Allow-
+Origin: *` on every answer, which only a browser reads, is not added.
 
 The host a request names decides its backend and nothing else does, so that match is
 made once per host.
@@ -99,16 +100,21 @@ class _LeanApp:
             return self._app(environ, start_response)
         # What convert_to_flask_response.__call__ does, with the request made here.
         request = self._normalize(self._request_class(environ))
-        self._recorder._record_request(request)
         try:
-            result = callback(request, request.raw_url, dict(request.headers))
-        except self._client_error as exc:
-            result = 400, {}, exc.response["Error"]["Message"]
-        if len(result) == 3:
-            status, headers, content = result
-        else:
-            status, headers, content = 200, {}, result
-        response = self._response_class(response=content, status=status, headers=headers)
-        if request.method == "HEAD" and "content-length" in headers:
-            response.headers["Content-Length"] = headers["content-length"]
-        return response(environ, start_response)
+            self._recorder._record_request(request)
+            try:
+                result = callback(request, request.raw_url, dict(request.headers))
+            except self._client_error as exc:
+                result = 400, {}, exc.response["Error"]["Message"]
+            except self._http_exception as exc:  # moto's own errors (S3's): Flask answers them
+                return exc(environ, start_response)
+            if len(result) == 3:
+                status, headers, content = result
+            else:
+                status, headers, content = 200, {}, result
+            response = self._response_class(response=content, status=status, headers=headers)
+            if request.method == "HEAD" and "content-length" in headers:
+                response.headers["Content-Length"] = headers["content-length"]
+            return response(environ, start_response)
+        finally:
+            request.close()  # as Flask's teardown does: spooled uploads are files

@@ -103,6 +103,16 @@ REQUESTS = [
     s3("GET", "/bucket/missing"),
     s3("GET", "/bucket", **{"X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}),
     s3("GET", "/bucket?list-type=2&prefix=a"),
+    # A presigned PUT whose Content-Type is not the one signed: moto raises its own
+    # (werkzeug) error, outside the handler's try, for Flask to answer.
+    {
+        "method": "PUT",
+        "path": "/bucket/signed.json?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=testing%2F20261203%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Signature=0&content-type=text%2Fplain",
+        "headers": {"Content-Type": "application/json"},
+        "data": b"{}",
+    },
     s3("DELETE", "/bucket/a%20key.json"),
     s3("GET", "/no-bucket/key"),
 ]
@@ -143,6 +153,7 @@ def test_the_hot_services_are_answered_as_moto_s_flask_apps_answer_them(
         seen = answers(lean)
     # Then every status, header and body is the same, and Flask answered none of them
     assert [status for status, _, _ in seen] == [status for status, _, _ in expected]
+    assert 403 in [status for status, _, _ in seen]  # the presigned PUT, refused
     assert seen == expected
 
 
