@@ -127,7 +127,7 @@ class _InitError(Exception):
 
 def _watch_parent(stop: threading.Event | None = None) -> threading.Thread:
     """Exit when the local stack goes away, even mid-handler, so no worker outlives it
-    (a template's workers watch the template, which watches the stack)."""
+    (a spawned worker's, and a template's during its init: see _watch_stack)."""
     parent = os.getppid()
     stop = stop or threading.Event()
 
@@ -185,13 +185,11 @@ def _forkable(control: socket.socket) -> bool:
     """Whether a copy of this process would work: fork copies one thread (a C library's
     counts too: /proc's count, not threading's), and a socket the init opened (a
     connection pool's) would be shared by every copy."""
+    if threading.active_count() > 1 or not _one_thread():
+        return False
     try:
-        status = Path("/proc/self/status").read_text()
         descriptors = os.listdir("/proc/self/fd")
     except OSError:
-        return False
-    threads = [line for line in status.splitlines() if line.startswith("Threads:")]
-    if not threads or int(threads[0].split()[1]) != 1:
         return False
     for name in descriptors:
         if int(name) == control.fileno():
@@ -200,6 +198,23 @@ def _forkable(control: socket.socket) -> bool:
             if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
                 return False
     return True
+
+
+def _one_thread(settle_seconds: float = 0.2) -> bool:
+    """Whether the kernel counts one thread here. A thread just joined may still be
+    counted for a moment: one that stays that long is a C library's, running."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return False
+        counts = [line.split()[1] for line in status.splitlines() if line.startswith("Threads:")]
+        if counts == ["1"]:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
 
 
 def _watch_stack(stack_fd: int) -> None:

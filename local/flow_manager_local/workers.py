@@ -248,10 +248,11 @@ class FunctionPool:
         zygote = self._zygote
         if zygote is not None:
             zygote.close(STOP_GRACE_SECONDS)
-        if self._stack_pipe is not None:
-            for end in self._stack_pipe:
-                os.close(end)
-            self._stack_pipe = None
+        with self._templating:  # not while a template starts with it (it ends at once)
+            if self._stack_pipe is not None:
+                for end in self._stack_pipe:
+                    os.close(end)
+                self._stack_pipe = None
 
     def _reap_idle(self) -> None:
         """Collect idle workers that died and start replacements, until the pool closes."""
