@@ -41,30 +41,26 @@ SCRUBBED = (
 )
 
 
-def dynamodb(action: str, body: dict[str, Any]) -> dict[str, Any]:
+def json_api(scope: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-protocol call (DynamoDB, Step Functions): POST / naming its operation."""
     return {
         "method": "POST",
         "path": "/",
         "headers": {
-            "Authorization": AUTH.format("dynamodb"),
-            "X-Amz-Target": f"DynamoDB_20120810.{action}",
+            "Authorization": AUTH.format(scope),
+            "X-Amz-Target": target,
             "Content-Type": "application/x-amz-json-1.0",
         },
         "data": json.dumps(body),
     }
+
+
+def dynamodb(action: str, body: dict[str, Any]) -> dict[str, Any]:
+    return json_api("dynamodb", f"DynamoDB_20120810.{action}", body)
 
 
 def states(action: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "method": "POST",
-        "path": "/",
-        "headers": {
-            "Authorization": AUTH.format("states"),
-            "X-Amz-Target": f"AWSStepFunctions.{action}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-        "data": json.dumps(body),
-    }
+    return json_api("states", f"AWSStepFunctions.{action}", body)
 
 
 def s3(method: str, path: str, data: bytes = b"", /, **headers: str) -> dict[str, Any]:
