@@ -6,8 +6,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from flow_manager import aws, results_store
 from flow_manager.tasks import DEMO_SWITCHES_VARIABLE
 from tests.support.sfn import SfnHarness, moto_sfn
+
+
+@pytest.fixture(autouse=True)
+def own_aws_clients() -> Iterator[None]:
+    """Each test makes its own AWS clients: the process keeps one per service (as a
+    Lambda does), made with the credentials, endpoint and mock of the moment, so one
+    left by a test without credentials failed a later test's calls (NoCredentialsError,
+    depending on the order tests ran in)."""
+    yield
+    aws.client.cache_clear()
+    results_store._client.cache_clear()
 
 
 @pytest.fixture(autouse=True)
