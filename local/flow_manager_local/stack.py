@@ -65,7 +65,8 @@ from flow_manager_local.template import (
     TemplateError,
     read_stack,
 )
-from flow_manager_local.workers import FunctionPool, Workers, worker_environment
+from flow_manager_local.worker_processes import worker_environment
+from flow_manager_local.workers import FunctionPool, Workers
 
 if TYPE_CHECKING:
     from flow_manager_local.moto_server import MotoServer

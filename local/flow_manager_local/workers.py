@@ -2,9 +2,10 @@
 
 A `FunctionPool` per function keeps up to `max_workers` processes (see `runtime.py`),
 each with the function's code and layers on `sys.path` and the environment the
-template gives it, forked from the function's initialised template (`zygote.py`), so a
-new worker costs a fork, not an init. An invocation takes an idle worker (else the one
-`start()` is warming, else it starts one), and answers the way Lambda does:
+template gives it, made by its `Spawner` (`worker_processes.py`: forked from the
+function's initialised template, so a new worker costs a fork, not an init). An
+invocation takes an idle worker (else the one `start()` is warming, else it starts
+one), and answers the way Lambda does:
 
 - the handler returned: its JSON;
 - the handler raised: `{"errorType", "errorMessage", "stackTrace"}`, function error
@@ -20,156 +21,39 @@ the request (a process still dying can take the bytes), and the request goes to
 another worker; a reaper also notices it within `REAP_INTERVAL_SECONDS`, collects the
 zombie and starts a replacement, so the pool stays warm.
 
-Templates (and spawned workers) run in their own session, and forked workers in their
-own process group, so Ctrl-C in a terminal reaches the local stack only, which then
-stops them in order; they also exit by themselves if the stack dies (spawned workers
-watch their parent; templates and forked ones a pipe only the stack can write to).
+Workers stop in order when the stack stops, and exit by themselves if it dies
+(see `worker_processes.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from flow_manager_local.console import Console, pump
+from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.zygote import TemplateGone, Zygote
+from flow_manager_local.worker_processes import (
+    INIT_TIMEOUT_SECONDS,
+    STOP_GRACE_SECONDS,
+    PoolClosed,
+    Spawner,
+    Worker,
+    WorkerInitError,
+    error,
+    receive,
+)
 
-RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
-CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
-INIT_TIMEOUT_SECONDS = 60.0  # imports on a cold, busy machine; Lambda allows 10 s
 QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
-STOP_GRACE_SECONDS = 2.0
 ACK_TIMEOUT_SECONDS = 5.0  # a live worker acknowledges a request at once
 REAP_INTERVAL_SECONDS = 0.5  # how soon a worker that died idle is collected and replaced
-# What a template loads for its workers (see runtime._prime): the services the local
-# stack's functions call, all served by moto.
-PRIMED_SERVICES = ("dynamodb", "s3", "stepfunctions", "scheduler")
-
-
-class WorkerInitError(Exception):
-    """The handler module could not be imported (reported per invocation, as Lambda does)."""
-
-    def __init__(self, error: Mapping[str, Any]) -> None:
-        super().__init__(str(error.get("errorMessage")))
-        self.error = dict(error)
-
-
-class PoolClosed(Exception):
-    pass
-
-
-class Process(Protocol):
-    """What a worker's process answers: a spawned one's Popen, or a ForkedProcess."""
-
-    @property
-    def pid(self) -> int: ...
-
-    def poll(self) -> int | None: ...
-
-    def wait(self, timeout: float | None = None) -> int | None: ...
-
-
-@dataclass(eq=False)  # identity semantics: workers live in sets
-class Worker:
-    """One process running `runtime.py` for one function."""
-
-    process: Process
-    connection: Connection
-    started: float = field(default_factory=time.monotonic)
-    invocations: int = 0
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        """False once the process has exited (a spawned one's zombie is collected by
-        the check; a forked one's template collects it).
-
-        An idle worker never has anything to read: a readable socket means its end was
-        closed, which the kernel does the moment the process dies, even before it is
-        reaped. poll() alone would also do, but may not see it yet while another thread
-        waits on the process.
-        """
-        if self.process.poll() is not None:
-            return False
-        try:
-            return not self.connection.poll(0)
-        except (OSError, ValueError):  # our end closed: discarded already
-            return False
-
-    def kill(self) -> None:
-        """Kill the worker and anything its handler started (its whole process group)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self._reap()
-
-    def stop(self) -> None:
-        """Close its connection (it exits by itself), then kill it if it lingers."""
-        self.connection.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=STOP_GRACE_SECONDS)
-        self.kill()
-
-    def _reap(self) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=STOP_GRACE_SECONDS)
-        self.connection.close()
-
-    def exit_description(self) -> str:
-        return _exit_description(self.process.poll())
-
-
-def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) -> dict[str, str]:
-    """What a function's process sees: Lambda's variables, the template's, moto's endpoint.
-
-    The developer's own environment is not inherited: a real AWS profile or key in it
-    must not reach code that believes it talks to moto.
-    """
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "en_US.UTF-8",
-        "TZ": "UTC",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-        "LAMBDA_TASK_ROOT": str(spec.code_dir),
-        "_HANDLER": spec.handler,
-        # Tracing needs an X-Ray daemon; the template may still switch it on.
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        **spec.environment,
-        # Forced: whatever the template says, the local stack talks to moto only.
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    return environment
 
 
 class FunctionPool:
@@ -201,12 +85,14 @@ class FunctionPool:
         # The reaper sleeps on this, not on _lock: a released worker wakes one waiter of
         # _lock, which must be an invoke waiting for a worker (see _release).
         self._closing = threading.Event()
-        self._templating = threading.Lock()  # one template starts at a time
-        self._zygote: Zygote | None = None
-        self._forkable = True  # until a template says its init cannot be forked from
-        # Its read end goes to every template, and from them to their workers: they exit
-        # when it closes, which the kernel does if this process dies (see runtime.py).
-        self._stack_pipe: tuple[int, int] | None = None
+        self._spawner = Spawner(
+            spec,
+            self.environment,
+            console,
+            python=python,
+            register=self._register,
+            discard=self._discard,
+        )
 
     @property
     def source(self) -> str:
@@ -227,7 +113,7 @@ class FunctionPool:
                 self._reaper.start()
         for _ in range(wanted):
             try:
-                worker = self._spawn()
+                worker = self._spawner.spawn()
             except (WorkerInitError, PoolClosed):
                 with self._lock:
                     self._live -= 1
@@ -245,14 +131,7 @@ class FunctionPool:
         self._closing.set()
         for worker in workers:
             worker.stop()
-        zygote = self._zygote
-        if zygote is not None:
-            zygote.close(STOP_GRACE_SECONDS)
-        with self._templating:  # not while a template starts with it (it ends at once)
-            if self._stack_pipe is not None:
-                for end in self._stack_pipe:
-                    os.close(end)
-                self._stack_pipe = None
+        self._spawner.close()
 
     def _reap_idle(self) -> None:
         """Collect idle workers that died and start replacements, until the pool closes."""
@@ -273,97 +152,8 @@ class FunctionPool:
 
     def process_groups(self) -> list[int]:
         """Every process group this pool started: its workers' and its template's."""
-        zygote = self._zygote
-        return self.pids() + ([zygote.pid] if zygote is not None else [])
-
-    def _config(self) -> dict[str, Any]:
-        return {
-            "function_name": self.spec.name,
-            "arn": self.spec.arn,
-            "memory_size": self.spec.memory_size,
-            "handler": self.spec.handler,
-            "code_dir": str(self.spec.code_dir),
-            "layer_dirs": [str(d) for d in self.spec.layer_dirs],
-        }
-
-    def _command(self) -> list[str]:
-        # The function's name as the argument keeps `ps` readable; the rest travels in
-        # the environment, which the runtime removes before init.
-        return [self.python, "-I", "-u", str(RUNTIME_SCRIPT), self.spec.name]
-
-    def _spawn(self) -> Worker:
-        """A new worker: forked from the function's template, or a new process when the
-        function cannot be forked from (see zygote.py)."""
-        for _ in range(2):  # a template that died is replaced once
-            zygote = self._template()
-            if zygote is None:
-                return self._spawn_process()
-            try:
-                forked = zygote.fork()
-            except TemplateGone:
-                self._drop_template(zygote)
-                continue
-            worker = Worker(forked.process, forked.connection)
-            self._register(worker)
-            pump(forked.stdout, self.console, self.source)
-            pump(forked.stderr, self.console, self.source)
-            return worker
-        return self._spawn_process()
-
-    def _template(self) -> Zygote | None:
-        """The running template, started (its init run) if there is none; None when the
-        function's init cannot be forked from. Raises WorkerInitError as a spawn does."""
-        with self._templating:
-            if self._zygote is not None:
-                if self._zygote.alive:
-                    return self._zygote
-                self._zygote.close(STOP_GRACE_SECONDS)  # died: collect it first
-                self._zygote = None
-            if not self._forkable:
-                return None
-            if self._stack_pipe is None:
-                self._stack_pipe = os.pipe()
-            zygote = Zygote(
-                self._command(),
-                self.environment,
-                {**self._config(), "prime": PRIMED_SERVICES},
-                self.spec.code_dir,
-                lambda stream: pump(stream, self.console, self.source),
-                stack_fd=self._stack_pipe[0],
-            )
-            with self._lock:
-                closed = self._closed
-                self._zygote = zygote
-            if closed:
-                zygote.kill()
-                raise PoolClosed
-            try:
-                hello = zygote.wait_ready(INIT_TIMEOUT_SECONDS)
-            except (TimeoutError, EOFError) as exc:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    zygote.process.wait(STOP_GRACE_SECONDS)  # EOF: it is exiting
-                error = _init_exit(zygote.process)
-                self._zygote = None
-                zygote.kill()
-                if self._closed:
-                    raise PoolClosed from None
-                raise WorkerInitError(error) from exc
-            if "init_error" in hello:
-                self._zygote = None
-                zygote.kill()
-                raise WorkerInitError(hello["init_error"])
-            if not hello.get("forkable"):
-                self._forkable = False  # it has exited; every worker is a new process
-                self._zygote = None
-                zygote.close()
-                return None
-            return zygote
-
-    def _drop_template(self, zygote: Zygote) -> None:
-        with self._templating:
-            if self._zygote is zygote:
-                self._zygote = None
-        zygote.kill()
+        template = self._spawner.template_pid
+        return self.pids() + ([template] if template is not None else [])
 
     def _register(self, worker: Worker) -> None:
         with self._lock:
@@ -373,55 +163,10 @@ class FunctionPool:
             self._discard(worker)
             raise PoolClosed
 
-    def _spawn_process(self) -> Worker:
-        parent_end, child_end = socket.socketpair()
-        config = {"fd": child_end.fileno(), **self._config()}
-        try:
-            process = subprocess.Popen(
-                self._command(),
-                env={**self.environment, CONFIG_VARIABLE: json.dumps(config)},
-                cwd=self.spec.code_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                pass_fds=(child_end.fileno(),),
-                start_new_session=True,
-            )
-        finally:
-            child_end.close()
-        worker = Worker(process, Connection(parent_end.detach()))
-        self._register(worker)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                pump(stream, self.console, self.source)
-        try:
-            hello = self._receive(worker, INIT_TIMEOUT_SECONDS)
-        except (TimeoutError, EOFError, OSError):
-            error = _init_exit(worker.process)
-            self._discard(worker)
-            raise WorkerInitError(error) from None
-        if "init_error" in hello:
-            self._discard(worker)
-            raise WorkerInitError(hello["init_error"])
-        return worker
-
     def _discard(self, worker: Worker) -> None:
         worker.kill()
         with self._lock:
             self._all.discard(worker)
-
-    @staticmethod
-    def _receive(worker: Worker, timeout: float) -> dict[str, Any]:
-        """The worker's next message other than a request's acknowledgement."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
-                raise TimeoutError
-            answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
-            if "started" not in answer:
-                return answer
 
     # -- acquiring and releasing workers
 
@@ -447,7 +192,7 @@ class FunctionPool:
             # Died while idle (outside the lock: reaping waits on the process).
             self._forget_dead(worker)
         try:
-            return self._spawn()
+            return self._spawner.spawn()
         except BaseException:
             with self._lock:
                 self._live -= 1
@@ -512,27 +257,27 @@ class FunctionPool:
             self.console.line(self.source, f"INIT FAILED {exc.error.get('errorType')}: {exc}")
             return _unhandled(exc.error)
         except PoolClosed:
-            return _unhandled(_error("Runtime.Unavailable", "the local stack is shutting down"))
+            return _unhandled(error("Runtime.Unavailable", "the local stack is shutting down"))
         except TimeoutError:
             return _unhandled(
-                _error(
+                error(
                     "Runtime.Throttled",
                     f"no free worker for {self.spec.name} within {QUEUE_TIMEOUT_SECONDS:.0f} s",
                 )
             )
         try:
-            answer = self._receive(worker, float(self.spec.timeout))
+            answer = receive(worker, float(self.spec.timeout))
         except TimeoutError:
             self._replace(worker)
             message = f"Task timed out after {self.spec.timeout:.2f} seconds"
             self._report(request_id, started, message)
-            return _unhandled(_error("Sandbox.Timedout", message))
+            return _unhandled(error("Sandbox.Timedout", message))
         except (EOFError, OSError):
             reason = _reaped(worker)
             self._replace(worker)
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
             self._report(request_id, started, message)
-            return _unhandled(_error("Runtime.ExitError", message))
+            return _unhandled(error("Runtime.ExitError", message))
         worker.invocations += 1
         self._release(worker)
         if "error" in answer:
@@ -575,27 +320,6 @@ def _reaped(worker: Worker) -> str:
     return worker.exit_description()
 
 
-def _init_exit(process: Process) -> dict[str, Any]:
-    code = process.poll()
-    reason = "init timed out" if code is None else _exit_description(code)
-    return _error("Runtime.ExitError", f"Runtime exited during init: {reason}")
-
-
-def _exit_description(code: int | None) -> str:
-    if code is None:
-        return "unknown"
-    if code < 0:
-        try:
-            return f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
-        except ValueError:
-            return f"signal: {-code}"
-    return f"exit status {code}"
-
-
-def _error(error_type: str, message: str) -> dict[str, Any]:
-    return {"errorType": error_type, "errorMessage": message, "stackTrace": []}
-
-
 def _unhandled(error: Mapping[str, Any]) -> Invocation:
     return Invocation(json.dumps(dict(error)).encode(), "Unhandled")
 
@@ -612,7 +336,7 @@ class Workers:
             # Lambda would refuse before running anything; say which names exist.
             known = ", ".join(sorted(self.pools))
             return _unhandled(
-                _error(
+                error(
                     "ResourceNotFoundException",
                     f"Function not found: {function_name} (the local stack has {known})",
                 )

@@ -15,6 +15,7 @@ import pytest
 from flow_manager_local.client import ApiClient
 from flow_manager_local.launch import LocalStackProcess, running_local_stack
 from tests.e2e.support import flow_document, json_body, pipeline, unique
+from tests.e2e.worker_pools import pool_maker
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +86,9 @@ def flow_file(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def make_pool(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """A scratch function's pool, and its logs (tests.e2e.worker_pools.pool_maker)."""
+    yield from pool_maker(tmp_path)
