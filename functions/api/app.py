@@ -6,7 +6,9 @@ every error to the one error body, and the Lambda entry point. The routes live i
 `flow_manager`, and shapes the answer. Statuses of domain errors are in `responses.py`.
 
 Cold start: nothing here imports boto3 or the X-Ray SDK. AWS clients are made by the
-first request that needs one; Tracer is imported only when tracing is on. A router (and
+first request that needs one; Tracer is imported only when tracing is on. Powertools'
+event_handler and data_classes packages are loaded one name at a time (`reexports`), so
+AppSync's resolver, asyncio and the other services' event classes are never imported. A router (and
 the domain modules behind it) is imported by the first request whose path it serves
 (ROUTER_PATHS), and /docs is set up by its first request; the OpenAPI document imports
 them all, in one fixed order, so it does not depend on which requests came first.
@@ -25,6 +27,10 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
+# First: Powertools' event_handler and data_classes are then loaded one name at a time.
+import reexports  # noqa: F401
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
