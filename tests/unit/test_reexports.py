@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import py_compile
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -115,6 +116,62 @@ def test_a_submodule_the_init_does_not_name_still_imports(make_package: MakePack
     assert delta.VALUE == 4
 
 
+def test_a_submodule_the_init_imports_from_is_an_attribute_as_after_a_usual_import(
+    make_package: MakePackage,
+) -> None:
+    # Given a deferred re-exporting package
+    make_package(REEXPORTING, **SUBMODULES)
+    defer(NAME)
+    # When a submodule its __init__ imports from is read as an attribute, never imported
+    package = importlib.import_module(NAME)
+    # Then it is that submodule, as the usual import would have made it, and the
+    # package keeps its docstring
+    assert package.alpha is importlib.import_module(f"{NAME}.alpha")
+    assert package.__doc__ == "Two names from two submodules."
+
+
+def test_a_name_that_is_also_a_submodules_stays_the_name_when_the_submodule_is_imported(
+    make_package: MakePackage,
+) -> None:
+    # Given a deferred package that re-exports a function named as its own submodule
+    make_package(
+        "from .event_source import event_source\n",
+        event_source="def event_source(): return 'decorator'\n",
+    )
+    defer(NAME)
+    # When the submodule is imported before the name is read
+    importlib.import_module(f"{NAME}.event_source")
+    from flow_manager_reexports_example import event_source
+
+    # Then the name is still the function, as the usual import leaves it
+    assert callable(event_source)
+    assert event_source() == "decorator"
+
+
+def test_an_attribute_error_inside_a_submodule_is_an_import_error_that_names_it(
+    make_package: MakePackage,
+) -> None:
+    # Given a deferred package whose submodule fails with an AttributeError on import
+    make_package("from .broken import Name\n", broken="import os\nos.no_such_function()\n")
+    defer(NAME)
+    # When the name is read
+    # Then the error says what failed, not that the package has no such name
+    with pytest.raises(ImportError, match="no_such_function"):
+        _ = importlib.import_module(NAME).Name
+
+
+def test_a_package_without_its_source_is_imported_as_usual(make_package: MakePackage) -> None:
+    # Given a re-exporting package whose __init__ is there as bytecode only
+    root = make_package("from .alpha import Alpha\n", **SUBMODULES)
+    py_compile.compile(str(root / "__init__.py"), cfile=str(root / "__init__.pyc"))
+    (root / "__init__.py").unlink()
+    # When it is asked to be deferred
+    # Then it is imported as usual, and works
+    assert defer(NAME) is False
+    assert (root / "ran-alpha").exists()
+    assert importlib.import_module(NAME).Alpha.__name__ == "Alpha"
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -201,12 +258,13 @@ def test_a_cold_api_function_imports_no_resolver_or_event_class_it_does_not_use(
     assert cold["imported"] == []
 
 
-def test_every_deferred_name_is_the_object_a_usual_import_gives() -> None:
+def test_every_deferred_name_is_what_a_usual_import_gives() -> None:
     # Given every name Powertools' deferred packages export
     # When they are read after ApiFunction deferred them, and after a usual import
     deferred = _fresh("app", read=DEFERRED)["names"]
     usual = _fresh("plain", read=DEFERRED)["names"]
-    # Then each comes from the same module and is the same class or function
+    # Then each is the class or function of the same name from the same module (two
+    # processes: compared by where each comes from)
     assert isinstance(deferred, dict)
     assert len(deferred) > 30
     assert deferred == usual
