@@ -19,9 +19,9 @@ where ERROR is Lambda's `{"errorType", "errorMessage", "stackTrace"}`.
 Given a `control_fd` instead of an `fd` (and a `stack_fd`: the read end of a pipe only
 the stack writes to, which closes when it dies), the process is its function's template
 (see `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
-worker, which then speaks the messages above, each time it is asked; asked for a second
-one, it first primes the SDK for it and the next ones (`_prime`, the one import outside
-the stdlib, when the function has boto3).
+worker, which then speaks the messages above, each time it is asked. Before the first
+fork (or, with `prime_first` false, the second) it primes the SDK for the workers
+(`_prime`, the one import outside the stdlib, when the function has boto3).
 """
 
 from __future__ import annotations
@@ -264,6 +264,7 @@ class _Template:
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
         self.unprimed = list(config.get("prime", ()))
+        self.prime_first = bool(config.get("prime_first", False))
         self.forked = False
         self.stack_fd = int(config["stack_fd"])
 
@@ -291,11 +292,10 @@ class _Template:
                     return 0
                 if not message:
                     return 0  # the pool closed: its workers were stopped first
-                if self.forked and self.unprimed:
-                    # Once the pool grows past its first worker, not before: the start
-                    # (which waits for the API's first worker) and the first executions
-                    # do not wait for it, and a function that never needs a second
-                    # worker never holds the SDK twice.
+                if self.unprimed and (self.forked or self.prime_first):
+                    # The first worker would load the same models at its first call;
+                    # loaded here, every worker shares them. The API's first worker,
+                    # which the start waits for, is forked before (see Spawner).
                     _prime(self.unprimed)
                     self.unprimed = []
                     gc.freeze()

@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from flow_manager_local.policies import services_allowed
+
 Json = Any  # template fragments: dicts, lists, strings, numbers, booleans
 
 DEFAULT_STACK_NAME = "flow-manager"
@@ -598,6 +600,8 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...]
     role_arn: str
     routes: tuple[ApiRoute, ...] = ()
+    # The AWS services (boto3's names) its Policies allow calls to (policies.py).
+    services: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -808,6 +812,7 @@ class _StackReader:
             layer_dirs=self._layer_dirs(logical_id, props, layers),
             role_arn=str(role),
             routes=self._routes(logical_id, props),
+            services=services_allowed(props.get("Policies")),
         )
 
     def _layer_dirs(

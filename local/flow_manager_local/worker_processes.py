@@ -35,8 +35,8 @@ RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
 INIT_TIMEOUT_SECONDS = 60.0  # imports on a cold, busy machine; Lambda allows 10 s
 STOP_GRACE_SECONDS = 2.0
-# What a template loads for its workers (see runtime._prime): the services the local
-# stack's functions call, all served by moto.
+# What a template may load for its workers (see runtime._prime): the services moto
+# serves to the local stack's functions, of which each gets those its Policies allow.
 PRIMED_SERVICES = ("dynamodb", "s3", "stepfunctions", "scheduler")
 
 
@@ -237,6 +237,14 @@ class Spawner:
             return worker
         return self._spawn_process()
 
+    def _priming(self) -> dict[str, Any]:
+        """What the template loads for its workers, and when: before its first fork, so
+        the first worker shares the models too; but for a function behind the API's
+        routes after it, since the start waits for that worker (and /health needs no
+        SDK), and only once the pool grows past it."""
+        services = [name for name in PRIMED_SERVICES if name in self.spec.services]
+        return {"prime": services, "prime_first": not self.spec.routes}
+
     def _template(self) -> Zygote | None:
         """The running template, started (its init run) if there is none; None when the
         function's init cannot be forked from. Raises WorkerInitError as a spawn does."""
@@ -253,7 +261,7 @@ class Spawner:
             zygote = Zygote(
                 self._command(),
                 self.environment,
-                {**self._config(), "prime": PRIMED_SERVICES},
+                {**self._config(), **self._priming()},
                 self.spec.code_dir,
                 lambda stream: pump(stream, self.console, self.source),
                 stack_fd=self._stack_pipe[0],

@@ -37,8 +37,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-# A fork takes milliseconds, but the second one waits for the template to prime the SDK
-# first (~0.5 s, longer on a busy machine): as long as an init may take.
+# A fork takes milliseconds, but the first (or the second) waits for the template to prime
+# the SDK (~0.5 s, longer on a busy machine): as long as an init may take.
 FORK_TIMEOUT_SECONDS = 60.0
 MESSAGE_BYTES = 65536
 

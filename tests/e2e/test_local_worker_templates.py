@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from flow_manager_local.template import ApiRoute
 from flow_manager_local.workers import FunctionPool
 from tests.e2e.support import local_only
 from tests.e2e.worker_pools import call, kill_and_wait
@@ -111,6 +112,7 @@ from pathlib import Path
 from flow_manager_local.console import Console
 from flow_manager_local.template import FunctionSpec
 from flow_manager_local.worker_processes import worker_environment
+from flow_manager_local.template import ApiRoute
 from flow_manager_local.workers import FunctionPool
 
 code = Path(sys.argv[1])
@@ -170,22 +172,49 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_workers_after_the_first_find_the_sdk_loaded_by_the_template(
+SDK_PROBE = (
+    "import sys, time\n"
+    "def lambda_handler(event, context):\n"
+    "    loaded = 'boto3' in sys.modules\n"
+    "    import boto3\n"
+    "    session = boto3.DEFAULT_SESSION is not None\n"
+    "    time.sleep(event.get('seconds', 0))\n"
+    "    return {'loaded': loaded, 'session': session}\n"
+)
+API_ROUTE = ApiRoute(method="GET", path="/health", api="ScratchApi")
+
+
+def test_every_worker_finds_the_sdk_its_policies_allow_loaded_by_the_template(
     make_pool: Callable[..., Any],
 ) -> None:
-    # Given a function that imports nothing of the SDK at init, allowed two workers
-    source = (
-        "import sys, time\n"
-        "def lambda_handler(event, context):\n"
-        "    loaded = 'boto3' in sys.modules\n"
-        "    import boto3\n"
-        "    session = boto3.DEFAULT_SESSION is not None\n"
-        "    time.sleep(event.get('seconds', 0))\n"
-        "    return {'loaded': loaded, 'session': session}\n"
-    )
-    pool, _ = make_pool(source, max_workers=2)
+    # Given a function that imports nothing of the SDK at init, whose policies allow
+    # DynamoDB, allowed two workers
+    pool, _ = make_pool(SDK_PROBE, max_workers=2, services=frozenset({"dynamodb"}))
     # When two invocations run at once (the warm worker, and one forked for the second)
     bodies = run_together(pool, 2, 0.5)
-    # Then the first worker, forked before priming, had to load it; the second found
-    # boto3 and a default session (with the services' models) there already
+    # Then both found boto3 and a default session (with the service's models) there
+    assert [(b["loaded"], b["session"]) for b in bodies] == [(True, True), (True, True)]
+
+
+def test_an_api_function_s_first_worker_is_forked_before_the_sdk_is_loaded(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function behind an API route (the start waits for its first worker)
+    pool, _ = make_pool(
+        SDK_PROBE, max_workers=2, services=frozenset({"dynamodb"}), routes=(API_ROUTE,)
+    )
+    # When two invocations run at once
+    bodies = run_together(pool, 2, 0.5)
+    # Then the first worker, forked at once, had to load it; the second found it loaded
     assert sorted((b["loaded"], b["session"]) for b in bodies) == [(False, False), (True, True)]
+
+
+def test_a_function_whose_policies_allow_no_service_gets_no_sdk_loaded(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose policies allow no AWS service (or one moto does not serve)
+    pool, _ = make_pool(SDK_PROBE, max_workers=2, services=frozenset({"sqs"}))
+    # When two invocations run at once
+    bodies = run_together(pool, 2, 0.5)
+    # Then neither worker found the SDK loaded: nothing was loaded for them
+    assert [b["loaded"] for b in bodies] == [False, False]

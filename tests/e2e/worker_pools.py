@@ -14,7 +14,7 @@ from typing import Any
 
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
-from flow_manager_local.template import FunctionSpec
+from flow_manager_local.template import ApiRoute, FunctionSpec
 from flow_manager_local.worker_processes import worker_environment
 from flow_manager_local.workers import FunctionPool
 
@@ -51,6 +51,8 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
         max_workers: int = 2,
         warm: bool = True,
         env: tuple[str, ...] | list[str] = (),
+        services: frozenset[str] = frozenset(),
+        routes: tuple[ApiRoute, ...] = (),
     ) -> tuple[FunctionPool, io.StringIO]:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
@@ -67,6 +69,8 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
             environment={"TABLE": "from-the-template", **{k: os.environ[k] for k in env}},
             layer_dirs=(),
             role_arn="arn:aws:iam::123456789012:role/scratch",
+            routes=routes,
+            services=services,
         )
         logs = io.StringIO()
         environment = worker_environment(
