@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flow_manager_local.moto_speedups import defer_package_init
+from tests.support.scratch_packages import importable
 
 NAME = "flow_manager_deferred_example"
 
@@ -23,13 +23,8 @@ def package(tmp_path: Path) -> Iterator[Path]:
         "from pathlib import Path\nPath(__file__).with_name('ran').touch()\nVALUE = 42\n"
     )
     (root / "sub.py").write_text("ANSWER = 'sub'\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
+    with importable(tmp_path, NAME):
         yield root
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [n for n in sys.modules if n == NAME or n.startswith(f"{NAME}.")]:
-            del sys.modules[name]
 
 
 def test_a_submodule_imports_without_running_its_packages_init(package: Path) -> None:

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-API = ROOT / "functions" / "api"
-SHARED = ROOT / "functions" / "shared"
+from tests.support.fresh_api import API, run_fresh
 
 # A fresh process, as a new Lambda execution environment: answers the requests of
 # argv[1] ("METHOD /path" each) and prints each answer's status and body, then which
@@ -49,26 +44,7 @@ print(json.dumps({"answers": answers, "modules": modules}))
 
 
 def _cold(*requests: str) -> dict[str, list]:  # type: ignore[type-arg]
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(API), str(SHARED)]),
-        "FLOWS_TABLE": "FlowsTable",
-        "STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/flow-manager",
-        "TASK_CATALOG": "{}",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(list(requests))],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, list] = json.loads(finished.stdout.strip().splitlines()[-1])  # type: ignore[type-arg]
+    result: dict[str, list] = run_fresh(CHILD, json.dumps(list(requests)))  # type: ignore[type-arg]
     return result
 
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import py_compile
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-API = ROOT / "functions" / "api"
-SHARED = ROOT / "functions" / "shared"
+from tests.support.fresh_api import API, run_fresh
+from tests.support.scratch_packages import importable
+
 NAME = "flow_manager_reexports_example"
 MakePackage = Callable[..., Path]
 
@@ -39,13 +37,8 @@ def make_package(tmp_path: Path) -> Iterator[MakePackage]:
             (root / f"{name}.py").write_text(mark + body)
         return root
 
-    sys.path.insert(0, str(tmp_path))
-    try:
+    with importable(tmp_path, NAME):
         yield make
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [n for n in sys.modules if n == NAME or n.startswith(f"{NAME}.")]:
-            del sys.modules[name]
 
 
 REEXPORTING = '''"""Two names from two submodules."""
@@ -228,24 +221,7 @@ print(json.dumps({"names": names, "imported": [m for m in spared if m in sys.mod
 
 
 def _fresh(mode: str, *, read: tuple[str, ...]) -> dict[str, object]:
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(API), str(SHARED)]),
-        "FLOWS_TABLE": "FlowsTable",
-        "STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/flow-manager",
-        "TASK_CATALOG": "{}",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, json.dumps(list(read))],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = run_fresh(CHILD, mode, json.dumps(list(read)))
     return result
 
 
