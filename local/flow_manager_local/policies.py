@@ -6,14 +6,18 @@ all of them (`runtime._prime`). A function whose policies allow none (PrintFunct
 loads none.
 
 A SAM policy template (`DynamoDBWritePolicy: {...}`) names its service; an inline
-statement's `Action` names it before the colon (`states:StartExecution`). A managed
-policy (a name or an ARN) says nothing here, and `Deny` allows nothing.
+statement's `Action` names it before the colon (`states:StartExecution`). Both branches
+of an `Fn::If` count. `Action: "*"` and `NotAction` may allow any service (ANY_SERVICE).
+A managed policy (a name or an ARN) says nothing here, and `Deny` allows nothing. A
+wrong answer costs memory (a model loaded for nothing) or a first call's time (one
+loaded then), never a call.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+ANY_SERVICE = "*"
 # IAM's service prefix → boto3's name, where they differ.
 _BOTO3_NAMES = {"states": "stepfunctions"}
 # SAM policy templates, by the start of their names.
@@ -36,7 +40,7 @@ _TEMPLATE_PREFIXES = {
 def services_allowed(policies: Any) -> frozenset[str]:
     """The services `Policies` (one policy or a list, as SAM takes them) allow calls to."""
     found: set[str] = set()
-    for policy in policies if isinstance(policies, list) else [policies]:
+    for policy in _alternatives(policies):
         if not isinstance(policy, dict):
             continue  # a managed policy's name or ARN
         for key, value in policy.items():
@@ -55,12 +59,27 @@ def services_allowed(policies: Any) -> frozenset[str]:
 
 def _statement_services(statements: Any) -> set[str]:
     found: set[str] = set()
-    for statement in statements if isinstance(statements, list) else [statements]:
+    for statement in _alternatives(statements):
         if not isinstance(statement, dict) or statement.get("Effect", "Allow") != "Allow":
             continue
-        actions = statement.get("Action", [])
-        for action in actions if isinstance(actions, list) else [actions]:
-            if isinstance(action, str) and ":" in action:
+        if "NotAction" in statement:
+            found.add(ANY_SERVICE)
+        for action in _alternatives(statement.get("Action", [])):
+            if action == "*":
+                found.add(ANY_SERVICE)
+            elif isinstance(action, str) and ":" in action:
                 prefix = action.split(":", 1)[0].lower()
                 found.add(_BOTO3_NAMES.get(prefix, prefix))
     return found
+
+
+def _alternatives(value: Any) -> list[Any]:
+    """A list's items, both branches of an `Fn::If` (either may be the one deployed), or
+    the value itself."""
+    if isinstance(value, list):
+        return [item for each in value for item in _alternatives(each)]
+    if isinstance(value, dict) and list(value) == ["Fn::If"]:
+        branches = value["Fn::If"]
+        if isinstance(branches, list) and len(branches) == 3:
+            return _alternatives(branches[1]) + _alternatives(branches[2])
+    return [value]

@@ -174,7 +174,7 @@ class LocalStack:
         """Make every function's pool and warm them in a thread: those of `front` at once,
         then, once the gateway listens, the others one by one. The event returned is set
         when `front`'s are warm."""
-        workers = self.workers = self._make_workers(model)
+        workers = self.workers = self._make_workers(model, front)
         front_warm = threading.Event()
 
         def warm() -> None:
@@ -267,14 +267,18 @@ class LocalStack:
             return moto_lambda.Invocation.unhandled("Runtime.Unavailable", "not started")
         return self.workers.dispatch(function_name, payload)
 
-    def _make_workers(self, model: StackModel) -> Workers:
+    def _make_workers(self, model: StackModel, front: set[str]) -> Workers:
         pools: dict[str, FunctionPool] = {}
         for spec in model.functions.values():
             environment = worker_environment(
                 spec, endpoint_url=self.moto_url, region=model.settings.region
             )
             pools[spec.name] = FunctionPool(
-                spec, environment, self.console, max_workers=self.options.max_workers
+                spec,
+                environment,
+                self.console,
+                max_workers=self.options.max_workers,
+                awaited=spec.name in front,
             )
         return Workers(pools)
 

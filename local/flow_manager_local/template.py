@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from flow_manager_local.policies import services_allowed
+from flow_manager_local.policies import ANY_SERVICE, services_allowed
 
 Json = Any  # template fragments: dicts, lists, strings, numbers, booleans
 
@@ -812,7 +812,10 @@ class _StackReader:
             layer_dirs=self._layer_dirs(logical_id, props, layers),
             role_arn=str(role),
             routes=self._routes(logical_id, props),
-            services=services_allowed(props.get("Policies")),
+            # A Role of its own (SAM then ignores Policies): what it allows is not here.
+            services=frozenset({ANY_SERVICE})
+            if "Role" in props
+            else services_allowed(props.get("Policies")),
         )
 
     def _layer_dirs(

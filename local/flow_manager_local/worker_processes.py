@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flow_manager_local.console import Console, pump
+from flow_manager_local.policies import ANY_SERVICE
 from flow_manager_local.template import FunctionSpec
 from flow_manager_local.zygote import TemplateGone, Zygote
 
@@ -165,8 +166,10 @@ class Spawner:
         python: str,
         register: Callable[[Worker], None],
         discard: Callable[[Worker], None],
+        awaited: bool = False,
     ) -> None:
         self.spec = spec
+        self.awaited = awaited
         self.environment = dict(environment)
         self.console = console
         self.python = python
@@ -238,12 +241,13 @@ class Spawner:
         return self._spawn_process()
 
     def _priming(self) -> dict[str, Any]:
-        """What the template loads for its workers, and when: before its first fork, so
-        the first worker shares the models too; but for a function behind the API's
-        routes after it, since the start waits for that worker (and /health needs no
-        SDK), and only once the pool grows past it."""
-        services = [name for name in PRIMED_SERVICES if name in self.spec.services]
-        return {"prime": services, "prime_first": not self.spec.routes}
+        """What the template loads for its workers (the services its policies allow),
+        and when: before its first fork, so that the first worker shares the models too;
+        but when the stack's start waits for that worker (the API's: /health needs no
+        SDK), after it, once the pool grows past it."""
+        allowed = self.spec.services
+        services = [name for name in PRIMED_SERVICES if ANY_SERVICE in allowed or name in allowed]
+        return {"prime": services, "prime_first": not self.awaited}
 
     def _template(self) -> Zygote | None:
         """The running template, started (its init run) if there is none; None when the

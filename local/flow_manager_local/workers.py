@@ -68,7 +68,10 @@ class FunctionPool:
         max_workers: int = 4,
         min_workers: int = 1,
         python: str = sys.executable,
+        awaited: bool = False,
     ) -> None:
+        """`awaited`: the stack's start waits for this function's first worker (see
+        Spawner's priming)."""
         self.spec = spec
         self.environment = dict(environment)
         self.console = console
@@ -92,6 +95,7 @@ class FunctionPool:
             python=python,
             register=self._register,
             discard=self._discard,
+            awaited=awaited,
         )
 
     @property

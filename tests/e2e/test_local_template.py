@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from flow_manager_local.commands import local_parameters
+from flow_manager_local.policies import ANY_SERVICE
 from flow_manager_local.template import StackSettings, TemplateError, load_template, read_stack
 from tests.e2e.support import ROOT, local_only
 
@@ -163,3 +164,35 @@ def test_a_parameter_cloudformation_would_refuse_stops_the_local_stack(
 ) -> None:
     with pytest.raises(TemplateError, match=message):
         read_stack(TEMPLATE, StackSettings(parameters=parameters))
+
+
+def test_a_function_s_services_are_what_its_policies_allow_or_any_with_a_role_of_its_own(
+    tmp_path: Path,
+) -> None:
+    # Given one function with Policies (one of them conditional) and one with a Role
+    path = write_template(
+        tmp_path,
+        """
+        Conditions:
+          Never: !Equals [x, y]
+        Resources:
+          WithPolicies:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: code
+              Policies:
+                - DynamoDBReadPolicy: {TableName: t}
+                - !If [Never, {S3ReadPolicy: {BucketName: b}}, !Ref AWS::NoValue]
+          WithRole:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: code
+              Role: arn:aws:iam::123456789012:role/elsewhere
+        """,
+    )
+    # When the template is read
+    functions = read_stack(path).functions
+    # Then the first may call what its policies allow (either branch of the If), and the
+    # second any service: its role's policies are not in the template
+    assert functions["WithPolicies"].services == {"dynamodb", "s3"}
+    assert functions["WithRole"].services == {ANY_SERVICE}

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from flow_manager_local.template import ApiRoute
 from flow_manager_local.workers import FunctionPool
 from tests.e2e.support import local_only
 from tests.e2e.worker_pools import call, kill_and_wait
@@ -112,7 +111,6 @@ from pathlib import Path
 from flow_manager_local.console import Console
 from flow_manager_local.template import FunctionSpec
 from flow_manager_local.worker_processes import worker_environment
-from flow_manager_local.template import ApiRoute
 from flow_manager_local.workers import FunctionPool
 
 code = Path(sys.argv[1])
@@ -181,7 +179,6 @@ SDK_PROBE = (
     "    time.sleep(event.get('seconds', 0))\n"
     "    return {'loaded': loaded, 'session': session}\n"
 )
-API_ROUTE = ApiRoute(method="GET", path="/health", api="ScratchApi")
 
 
 def test_every_worker_finds_the_sdk_its_policies_allow_loaded_by_the_template(
@@ -196,23 +193,21 @@ def test_every_worker_finds_the_sdk_its_policies_allow_loaded_by_the_template(
     assert [(b["loaded"], b["session"]) for b in bodies] == [(True, True), (True, True)]
 
 
-def test_an_api_function_s_first_worker_is_forked_before_the_sdk_is_loaded(
+def test_a_first_worker_the_start_waits_for_is_forked_before_the_sdk_is_loaded(
     make_pool: Callable[..., Any],
 ) -> None:
-    # Given a function behind an API route (the start waits for its first worker)
-    pool, _ = make_pool(
-        SDK_PROBE, max_workers=2, services=frozenset({"dynamodb"}), routes=(API_ROUTE,)
-    )
+    # Given a function whose first worker the stack's start waits for (the API's)
+    pool, _ = make_pool(SDK_PROBE, max_workers=2, services=frozenset({"dynamodb"}), awaited=True)
     # When two invocations run at once
     bodies = run_together(pool, 2, 0.5)
     # Then the first worker, forked at once, had to load it; the second found it loaded
     assert sorted((b["loaded"], b["session"]) for b in bodies) == [(False, False), (True, True)]
 
 
-def test_a_function_whose_policies_allow_no_service_gets_no_sdk_loaded(
+def test_a_function_whose_policies_allow_no_service_moto_serves_gets_no_sdk_loaded(
     make_pool: Callable[..., Any],
 ) -> None:
-    # Given a function whose policies allow no AWS service (or one moto does not serve)
+    # Given a function whose policies allow only a service the local stack does not serve
     pool, _ = make_pool(SDK_PROBE, max_workers=2, services=frozenset({"sqs"}))
     # When two invocations run at once
     bodies = run_together(pool, 2, 0.5)

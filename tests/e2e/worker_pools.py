@@ -14,7 +14,7 @@ from typing import Any
 
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
-from flow_manager_local.template import ApiRoute, FunctionSpec
+from flow_manager_local.template import FunctionSpec
 from flow_manager_local.worker_processes import worker_environment
 from flow_manager_local.workers import FunctionPool
 
@@ -52,7 +52,7 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
         warm: bool = True,
         env: tuple[str, ...] | list[str] = (),
         services: frozenset[str] = frozenset(),
-        routes: tuple[ApiRoute, ...] = (),
+        awaited: bool = False,
     ) -> tuple[FunctionPool, io.StringIO]:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
@@ -69,14 +69,19 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
             environment={"TABLE": "from-the-template", **{k: os.environ[k] for k in env}},
             layer_dirs=(),
             role_arn="arn:aws:iam::123456789012:role/scratch",
-            routes=routes,
             services=services,
         )
         logs = io.StringIO()
         environment = worker_environment(
             spec, endpoint_url="http://127.0.0.1:9", region="us-east-1"
         )
-        pool = FunctionPool(spec, environment, Console(logs, colour=False), max_workers=max_workers)
+        pool = FunctionPool(
+            spec,
+            environment,
+            Console(logs, colour=False),
+            max_workers=max_workers,
+            awaited=awaited,
+        )
         if warm:
             pool.start()
         pools.append(pool)

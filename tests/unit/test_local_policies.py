@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flow_manager_local.policies import services_allowed
+from flow_manager_local.policies import ANY_SERVICE, services_allowed
 from flow_manager_local.template import read_stack
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -19,6 +19,7 @@ def test_the_template_s_functions_get_the_services_their_policies_allow() -> Non
     # Then each has the services its Policies name, and PrintFunction none
     assert functions["ApiFunction"] >= {"dynamodb", "s3", "stepfunctions", "scheduler"}
     assert functions["FetchDataFunction"] == {"s3"}
+    assert functions["ProcessDataFunction"] == {"s3"}
     assert functions["StoreDataFunction"] == {"dynamodb", "s3"}
     assert functions["ApprovalFunction"] == {"dynamodb"}
     assert functions["PrintFunction"] == frozenset()
@@ -37,7 +38,15 @@ def test_the_template_s_functions_get_the_services_their_policies_allow() -> Non
         ([{"Statement": [{"Effect": "Deny", "Action": "dynamodb:*"}]}], set()),
         ("arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess", set()),
         (None, set()),
-        ([{"Statement": [{"Effect": "Allow", "Action": "*"}]}], set()),
+        ({"Version": "2012-10-17", "Statement": [{"Action": "sqs:SendMessage"}]}, {"sqs"}),
+        ([{"PolicyDocument": {"Statement": [{"Action": "dynamodb:GetItem"}]}}], {"dynamodb"}),
+        (
+            [{"Fn::If": ["HasTable", {"DynamoDBReadPolicy": {}}, {"S3ReadPolicy": {}}]}],
+            {"dynamodb", "s3"},
+        ),
+        ([{"Statement": [{"Effect": "Allow", "Action": "*"}]}], {ANY_SERVICE}),
+        ([{"Statement": [{"Effect": "Allow", "NotAction": "iam:*"}]}], {ANY_SERVICE}),
+        ([{"Statement": [{"Action": {"Fn::Sub": "${Service}:Get*"}}]}], set()),
     ],
 )
 def test_a_policy_names_its_service_by_template_or_action(
