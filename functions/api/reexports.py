@@ -141,7 +141,7 @@ def _reexported(
         ):
             try:
                 exported = [str(name) for name in ast.literal_eval(node.value)]
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError):  # not a literal
                 return None
             continue
         return None
