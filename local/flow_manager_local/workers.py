@@ -54,6 +54,10 @@ from flow_manager_local.worker_processes import (
 QUEUE_TIMEOUT_SECONDS = 300.0  # waiting for a free worker when all are busy
 ACK_TIMEOUT_SECONDS = 5.0  # a live worker acknowledges a request at once
 REAP_INTERVAL_SECONDS = 0.5  # how soon a worker that died idle is collected and replaced
+# A worker idle this long is stopped, down to min_workers, as Lambda reclaims an idle
+# execution environment (after minutes; AWS does not say how many): a stack left running
+# after a burst gives back its memory.
+IDLE_SECONDS = 300.0
 
 
 class FunctionPool:
@@ -69,6 +73,7 @@ class FunctionPool:
         min_workers: int = 1,
         python: str = sys.executable,
         awaited: bool = False,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         """`awaited`: the stack's start waits for this function's first worker (see
         Spawner's priming)."""
@@ -79,7 +84,9 @@ class FunctionPool:
         self.min_workers = min(min_workers, self.max_workers)
         self.python = python
         self._lock = threading.Condition()
-        self._idle: list[Worker] = []
+        self._idle: list[Worker] = []  # the last released at the end: taken first
+        self._idle_since: dict[Worker, float] = {}
+        self.idle_seconds = idle_seconds
         self._live = 0  # idle + busy + starting
         self._warming = 0  # starting for start(): an invoke waits for one of them
         self._closed = False
@@ -138,7 +145,8 @@ class FunctionPool:
         self._spawner.close()
 
     def _reap_idle(self) -> None:
-        """Collect idle workers that died and start replacements, until the pool closes."""
+        """Collect idle workers that died and start replacements, and stop those idle
+        for `idle_seconds` beyond `min_workers`, until the pool closes."""
         while not self._closing.wait(REAP_INTERVAL_SECONDS):
             with self._lock:
                 if self._closed:
@@ -146,8 +154,31 @@ class FunctionPool:
                 dead = [w for w in self._idle if not w.alive()]
                 for worker in dead:
                     self._idle.remove(worker)
+                retired = self._retire_idle()
             for worker in dead:
                 self._forget_dead(worker)
+            for worker in retired:
+                self.console.line(
+                    self.source, f"worker {worker.pid} idle for {self.idle_seconds:g} s: stopped"
+                )
+                worker.stop()
+                with self._lock:
+                    self._all.discard(worker)
+
+    def _retire_idle(self) -> list[Worker]:
+        """Take out the workers idle too long, the longest idle first, while more than
+        `min_workers` live (the caller holds the lock, and stops them)."""
+        retired: list[Worker] = []
+        now = time.monotonic()
+        while self._idle and self._live > self.min_workers:
+            oldest = self._idle[0]
+            if now - self._idle_since.get(oldest, now) < self.idle_seconds:
+                break
+            self._idle.pop(0)
+            self._idle_since.pop(oldest, None)
+            self._live -= 1
+            retired.append(oldest)
+        return retired
 
     def pids(self) -> list[int]:
         """The workers' processes (the template is not one)."""
@@ -171,6 +202,7 @@ class FunctionPool:
         worker.kill()
         with self._lock:
             self._all.discard(worker)
+            self._idle_since.pop(worker, None)
 
     # -- acquiring and releasing workers
 
@@ -212,6 +244,7 @@ class FunctionPool:
             else:
                 closing = False
                 self._idle.append(worker)
+                self._idle_since[worker] = time.monotonic()
                 # One worker for one waiter: waking them all (16 under load) only made
                 # them queue for the lock again. A warmed worker also ends the wait of
                 # those that may now start their own.

@@ -261,3 +261,33 @@ def test_only_the_request_running_when_its_worker_is_killed_fails(
     assert (answer.function_error, body["errorType"]) == ("Unhandled", "Runtime.ExitError")
     assert "signal: kill" in body["errorMessage"]
     assert [call(pool, {})[0].function_error for _ in range(3)] == [None] * 3
+
+
+def test_workers_idle_too_long_are_stopped_down_to_one_that_keeps_serving(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose pool grew to two workers under two invocations at once,
+    # and whose idle workers are stopped after a second
+    pool, logs = make_pool(max_workers=2, idle_seconds=1.0)
+    threads = [
+        threading.Thread(target=lambda: call(pool, {"mode": "sleep", "seconds": 0.5}))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    grown = pool.pids()
+    # When no request comes for longer than that
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(pool.pids()) > 1:
+        time.sleep(0.05)
+    # Then one worker was stopped (and reaped), the other stays, and it still serves
+    assert len(grown) == 2
+    (kept,) = pool.pids()
+    (stopped,) = set(grown) - {kept}
+    assert not os.path.exists(f"/proc/{stopped}")
+    assert f"worker {stopped} idle for 1 s: stopped" in logs.getvalue(), logs.getvalue()
+    answer, body = call(pool, {})
+    assert answer.function_error is None
+    assert body["pid"] == kept

@@ -53,6 +53,7 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
         env: tuple[str, ...] | list[str] = (),
         services: frozenset[str] = frozenset(),
         awaited: bool = False,
+        idle_seconds: float = 300.0,
     ) -> tuple[FunctionPool, io.StringIO]:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
@@ -81,6 +82,7 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
             Console(logs, colour=False),
             max_workers=max_workers,
             awaited=awaited,
+            idle_seconds=idle_seconds,
         )
         if warm:
             pool.start()
