@@ -162,8 +162,7 @@ class FunctionPool:
                     self.source, f"worker {worker.pid} idle for {self.idle_seconds:g} s: stopped"
                 )
                 worker.stop()
-                with self._lock:
-                    self._all.discard(worker)
+                self._discard(worker)  # stopped: this only forgets it
 
     def _retire_idle(self) -> list[Worker]:
         """Take out the workers idle too long, the longest idle first, while more than
