@@ -16,13 +16,13 @@ def test_the_template_s_functions_get_the_services_their_policies_allow() -> Non
     # Given the stack's template
     # When its functions are read
     functions = {spec.logical_id: spec.services for spec in read_stack(TEMPLATE).functions.values()}
-    # Then each has the services its Policies name, and PrintFunction none
+    # Then each has the services its Policies name
     assert functions["ApiFunction"] >= {"dynamodb", "s3", "stepfunctions", "scheduler"}
     assert functions["FetchDataFunction"] == {"s3"}
     assert functions["ProcessDataFunction"] == {"s3"}
     assert functions["StoreDataFunction"] == {"dynamodb", "s3"}
     assert functions["ApprovalFunction"] == {"dynamodb"}
-    assert functions["PrintFunction"] == frozenset()
+    assert functions["PrintFunction"] == {"s3"}
 
 
 @pytest.mark.parametrize(

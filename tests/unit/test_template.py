@@ -114,6 +114,27 @@ def test_fetch_data_may_reach_only_public_hosts_unless_the_stack_allows_others()
     assert variables["FETCH_ALLOWED_HOSTS"] == {"Ref": "FetchAllowedHosts"}
 
 
+@pytest.mark.parametrize(
+    "function",
+    sorted(
+        name
+        for name, resource in FUNCTIONS.items()
+        if str(resource["Properties"]["CodeUri"]).startswith("functions/tasks/")
+    ),
+)
+def test_every_task_function_may_keep_and_read_large_results(function: str) -> None:
+    # Given a task function: the task SDK stores any large `data` in the ResultsBucket
+    # and reads earlier tasks' (DESIGN §4.7), whatever the kind (print's long message too)
+    # When its policies are read / Then they allow exactly that, on the bucket's objects
+    allowed = [
+        s
+        for s in statements(function)
+        if s["Effect"] == "Allow" and sub_text(s["Resource"]) == "${ResultsBucket.Arn}/*"
+    ]
+    assert allowed, f"{function} may not write its large results"
+    assert {"s3:PutObject", "s3:GetObject"} <= {a for s in allowed for a in s["Action"]}
+
+
 def test_store_data_writes_to_the_data_table() -> None:
     properties = RESOURCES["StoreDataFunction"]["Properties"]
     assert properties["Environment"]["Variables"]["DATA_TABLE"] == {"Ref": "DataTable"}
