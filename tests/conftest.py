@@ -19,7 +19,7 @@ def own_aws_clients() -> Iterator[None]:
     depending on the order tests ran in)."""
     yield
     aws.client.cache_clear()
-    results_store._client.cache_clear()
+    results_store.s3_client.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,6 @@ import binascii
 import importlib
 import json
 import math
-import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -44,12 +43,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from routes import service
 from routes.responses import JSON, error_response, status_of
-from routes.services import executions, flows, reset
+from routes.services import executions, flows, prime, reset
 
 from flow_manager.aws import API_BUDGET_SECONDS, budget
 from flow_manager.errors import ConfigurationError, FlowManagerError, PayloadTooLarge, Problem
 from flow_manager.model import MAX_PAYLOAD_BYTES
 from flow_manager.settings import load_settings
+from flow_manager.snapstart import before_snapshot
 
 if TYPE_CHECKING:
     # ~180 ms of pydantic models: only GET /docs needs them, and imports them itself.
@@ -305,9 +305,6 @@ class _Resolver(APIGatewayRestResolver):
 
 
 app = _Resolver(enable_validation=True, json_body_deserializer=_parse_json)
-if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-    # SnapStart snapshots the initialised function once: every router goes in it.
-    app.include_all_routers()
 
 
 def _media_type(content_type: str) -> str:
@@ -522,3 +519,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     seconds = min(API_BUDGET_SECONDS, context.get_remaining_time_in_millis() / 1000 - 1)
     with budget(seconds):
         return _handler()(event, context)
+
+
+def _before_snapshot() -> None:
+    """Under SnapStart, what the first requests would make goes in the snapshot, made
+    once (flow_manager/snapstart.py): every router, the handler, the services and their
+    AWS clients. The local stack runs it before forking workers, who then share it."""
+    app.include_all_routers()
+    _handler()
+    prime()
+
+
+before_snapshot(_before_snapshot)

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from flow_manager.approvals import ApprovalStore, record_waiting
+from flow_manager.snapstart import before_snapshot
 
 logger = logging.getLogger("flow_manager.approval")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -24,8 +25,21 @@ def _store() -> ApprovalStore:
     table = os.environ.get("FLOWS_TABLE", "")
     if not table:
         raise RuntimeError("FLOWS_TABLE is not set: the function is misconfigured")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return ApprovalStore(table, region)
+    return ApprovalStore(table, _region())
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _make_client() -> None:
+    """The store's DynamoDB client, made before a SnapStart snapshot (flow_manager/snapstart.py)."""
+    from flow_manager.aws import client
+
+    client("dynamodb", _region())
+
+
+before_snapshot(_make_client)
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -21,7 +21,9 @@ the stack writes to, which closes when it dies), the process is its function's t
 (see `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
 worker, which then speaks the messages above, each time it is asked. Before the first
 fork (or, with `prime_first` false, the second) it primes the SDK for the workers
-(`_prime`, the one import outside the stdlib, when the function has boto3).
+(`_prime`, the one import outside the stdlib, when the function has boto3) and runs the
+function's SnapStart hooks (`snapshot_restore_py`, below): the template is the snapshot,
+a forked worker its restore.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -84,6 +87,63 @@ def _log_error(error: dict[str, Any]) -> None:
     trace = "".join(error.get("stackTrace") or [])
     sys.stderr.write(f"[ERROR] {error['errorType']}: {error['errorMessage']}\n{trace}")
     sys.stderr.flush()
+
+
+Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class _SnapshotHooks:
+    """`snapshot_restore_py` as Lambda's Python runtimes include it: SnapStart's runtime
+    hooks, registered by the function's code (as a decorator or a call, with arguments).
+    Every worker can import it, as every managed runtime can; only a template runs the
+    hooks: the before-snapshot ones before it forks (reverse order of registration, as
+    Lambda runs them), the after-restore ones in each forked worker (in order)."""
+
+    def __init__(self) -> None:
+        self.before: list[Hook] = []
+        self.after: list[Hook] = []
+
+    def install(self) -> None:
+        module = types.ModuleType("snapshot_restore_py")
+        module.register_before_snapshot = self._register(self.before)  # type: ignore[attr-defined]
+        module.register_after_restore = self._register(self.after)  # type: ignore[attr-defined]
+        module.get_before_snapshot = lambda: self.before  # type: ignore[attr-defined]
+        module.get_after_restore = lambda: self.after  # type: ignore[attr-defined]
+        sys.modules[module.__name__] = module
+
+    @staticmethod
+    def _register(hooks: list[Hook]) -> Callable[..., Callable[..., Any]]:
+        def register(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+            hooks.append((func, args, kwargs))
+            return func
+
+        return register
+
+    def before_snapshot(self) -> None:
+        """A hook that fails is logged, and the workers are forked without what it
+        would have done: under SnapStart the version would fail to publish."""
+        for func, args, kwargs in reversed(self.before):
+            try:
+                func(*args, **kwargs)
+            except Exception as exc:
+                _log_error(
+                    _error(type(exc).__name__, f"before-snapshot hook: {exc}", exc.__traceback__)
+                )
+
+    def after_restore(self) -> dict[str, Any] | None:
+        """None, or the error of the hook that failed: then every request answers it,
+        as a restore that failed fails every invocation."""
+        for func, args, kwargs in self.after:
+            try:
+                func(*args, **kwargs)
+            except Exception as exc:
+                error = _error(type(exc).__name__, f"after-restore hook: {exc}", exc.__traceback__)
+                _log_error(error)
+                return error
+        return None
+
+
+_HOOKS = _SnapshotHooks()
 
 
 def _load_handler(config: dict[str, Any]) -> Callable[[Any, Any], Any]:
@@ -165,8 +225,12 @@ def _handle(
 
 
 def _serve(
-    handler: Callable[[Any, Any], Any], config: dict[str, Any], connection: Connection
+    handler: Callable[[Any, Any], Any],
+    config: dict[str, Any],
+    connection: Connection,
+    failed: dict[str, Any] | None = None,
 ) -> int:
+    """Answer requests until the pool closes; each with `failed`, if it is given."""
     while True:
         try:
             request = json.loads(connection.recv_bytes())
@@ -175,7 +239,7 @@ def _serve(
         # Said first: a worker that dies before it could say it (killed while idle) lets
         # the pool give the request to another one, as it never reached a handler.
         connection.send_bytes(STARTED)
-        answer = _handle(handler, config, request)
+        answer = {"error": failed} if failed else _handle(handler, config, request)
         sys.stdout.flush()
         sys.stderr.flush()
         connection.send_bytes(json.dumps(answer).encode())
@@ -265,6 +329,7 @@ class _Template:
         self.wake_write.setblocking(False)
         self.unprimed = list(config.get("prime", ()))
         self.prime_first = bool(config.get("prime_first", False))
+        self.snapshotted = False  # the before-snapshot hooks have run
         self.forked = False
         self.stack_fd = int(config["stack_fd"])
 
@@ -292,12 +357,14 @@ class _Template:
                     return 0
                 if not message:
                     return 0  # the pool closed: its workers were stopped first
-                if self.unprimed and (self.forked or self.prime_first):
-                    # The first worker would load the same models at its first call;
-                    # loaded here, every worker shares them. The API's first worker,
-                    # which the start waits for, is forked before (see Spawner).
+                if not self.snapshotted and (self.forked or self.prime_first):
+                    # The first worker would load the same models, and make the same
+                    # clients, at its first call; done here, every worker shares them.
+                    # The API's first worker, which the start waits for, is forked
+                    # before (see Spawner).
                     _prime(self.unprimed)
-                    self.unprimed = []
+                    _HOOKS.before_snapshot()
+                    self.snapshotted = True
                     gc.freeze()
                 code = self._fork()
                 if code is not None:
@@ -359,7 +426,8 @@ class _Template:
         os.close(out_write)
         os.close(err_write)
         _watch_stack(self.stack_fd)
-        return _serve(self.handler, self.config, Connection(connection.detach()))
+        failed = _HOOKS.after_restore()
+        return _serve(self.handler, self.config, Connection(connection.detach()), failed)
 
 
 def main(argv: list[str]) -> int:
@@ -380,6 +448,7 @@ def main(argv: list[str]) -> int:
     watcher = _watch_parent(stop_watching)  # through init too: an import may hang
     # The handler's code comes first, then its layers, as in /var/task and /opt/python.
     sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
+    _HOOKS.install()
     try:
         handler = _load_handler(config)
     except _InitError as exc:

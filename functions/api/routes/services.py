@@ -35,6 +35,25 @@ def schedules() -> Schedules:
     return Schedules(executions())
 
 
+def prime() -> None:
+    """Make now what the routes make on first use: the services, their domain modules
+    and the AWS clients they call (a SnapStart hook: flow_manager/snapstart.py)."""
+    from flow_manager.aws import client
+    from flow_manager.errors import ConfigurationError
+    from flow_manager.results_store import s3_client
+    from flow_manager.stored_reports import StoredReports  # noqa: F401  (every finished GET)
+
+    try:
+        settings = load_settings()
+    except ConfigurationError:
+        return  # every route that needs the settings answers 500 and logs why
+    schedules()  # and the executions and flows behind them
+    for service in ("dynamodb", "stepfunctions", "scheduler"):
+        client(service, settings.region)
+    if settings.results_bucket:
+        s3_client(settings.region)
+
+
 def reset() -> None:
     """Forget the settings and the services made from them (tests change the environment).
     AWS clients are kept: they depend on the service and region only."""

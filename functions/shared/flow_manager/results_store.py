@@ -183,7 +183,7 @@ class ResultsStore:
 
     @property
     def _s3(self) -> S3Client:
-        s3: S3Client = _client(self.region)
+        s3: S3Client = s3_client(self.region)
         return s3
 
     def put(self, key: str, data: Any) -> None:
@@ -220,7 +220,9 @@ class ResultsStore:
 
 
 @cache
-def _client(region: str | None) -> Any:
+def s3_client(region: str | None) -> Any:
+    """The process's one S3 client for the bucket (made on first use, or before a
+    SnapStart snapshot: flow_manager/snapstart.py)."""
     import boto3
     from botocore.config import Config
 

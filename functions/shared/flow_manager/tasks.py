@@ -62,6 +62,7 @@ from pydantic import JsonValue, ValidationError
 from pydantic_core import to_jsonable_python
 
 from flow_manager.model import MAX_PAYLOAD_BYTES, TaskEvent, TaskResult
+from flow_manager.snapstart import before_snapshot
 
 if TYPE_CHECKING:
     from flow_manager.results_store import ResultsStore
@@ -188,6 +189,7 @@ class TaskInput:
 
 def task_handler(function: TaskFunction) -> LambdaHandler:
     """Make `function(task: TaskInput)` a Lambda handler answering the task contract."""
+    before_snapshot(_make_results_client)
 
     @functools.wraps(function)
     def handler(event: Any, lambda_context: Any = None) -> dict[str, Any]:
@@ -290,6 +292,18 @@ class Results(Mapping[str, TaskResult]):
         return result.model_copy(update={"data": data})
 
 
+def _make_results_client() -> None:
+    """The S3 client every invocation's store uses, made before a SnapStart snapshot."""
+    if os.environ.get(RESULTS_BUCKET_ENV):
+        from flow_manager.results_store import s3_client
+
+        s3_client(_region())
+
+
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or None
+
+
 def _results_store() -> ResultsStore | None:
     """A store per invocation (its cache of read documents must not outlive it); the
     S3 client behind it is made once per process, on first use."""
@@ -298,7 +312,7 @@ def _results_store() -> ResultsStore | None:
         return None
     from flow_manager.results_store import ResultsStore
 
-    return ResultsStore(bucket, os.environ.get("AWS_REGION") or None)
+    return ResultsStore(bucket, _region())
 
 
 def _offload(

@@ -33,6 +33,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from flow_manager.snapstart import before_snapshot
 from flow_manager.task_kinds import StoreDataParameters
 from flow_manager.tasks import (
     TaskFailure,
@@ -125,3 +126,13 @@ def _table(name: str) -> Any:
         retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
     )
     return boto3.resource("dynamodb", config=config).Table(name)
+
+
+def _make_table() -> None:
+    """The table's resource, made before a SnapStart snapshot (flow_manager/snapstart.py)."""
+    name = os.environ.get(TABLE_VARIABLE)
+    if name:
+        _table(name)
+
+
+before_snapshot(_make_table)

@@ -1,0 +1,125 @@
+"""SnapStart's runtime hooks (`snapshot_restore_py`) in the local runtime: the template
+is the snapshot, a forked worker its restore (no HTTP: the workers alone, on scratch
+functions)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tests.e2e.support import local_only
+from tests.e2e.worker_pools import call
+
+pytestmark = local_only
+
+HOOKED = """
+import os
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+RAN = []
+
+@register_before_snapshot
+def registered_first():
+    RAN.append(("before", "first", os.getpid()))
+
+def registered_second(label):
+    RAN.append(("before", label, os.getpid()))
+
+register_before_snapshot(registered_second, label="second")
+
+@register_after_restore
+def restored():
+    RAN.append(("after", "restored", os.getpid()))
+{extra}
+
+def lambda_handler(event, context):
+    import time
+    time.sleep(event.get("seconds", 0))
+    return {"pid": os.getpid(), "ran": RAN}
+"""
+
+
+def run_together(pool: Any, count: int, seconds: float) -> list[Any]:
+    bodies: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: bodies.append(call(pool, {"seconds": seconds})[1]))
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    return bodies
+
+
+def test_before_snapshot_hooks_run_once_in_the_template_and_after_restore_in_each_worker(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function registering two before-snapshot hooks and an after-restore one
+    pool, _ = make_pool(HOOKED.replace("{extra}", ""), max_workers=2)
+    # When two invocations run at once (two forked workers)
+    bodies = run_together(pool, 2, 0.5)
+    # Then both workers hold what the before-snapshot hooks made, made once, before the
+    # fork (in another process, the template), last registered first, as Lambda runs them
+    assert len(bodies) == 2
+    befores = {tuple(tuple(r) for r in b["ran"] if r[0] == "before") for b in bodies}
+    (ran,) = befores
+    assert [label for _, label, _ in ran] == ["second", "first"]
+    assert len({pid for _, _, pid in ran}) == 1
+    template = ran[0][2]
+    assert template not in {b["pid"] for b in bodies}
+    # And each worker ran the after-restore hook itself, after them
+    for body in bodies:
+        assert body["ran"][-1] == ["after", "restored", body["pid"]]
+
+
+def test_a_failing_after_restore_hook_fails_every_invocation_of_that_worker(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose after-restore hook raises (a restore that fails)
+    extra = (
+        "@register_after_restore\n"
+        "def broken():\n"
+        "    raise RuntimeError('no connection after restore')\n"
+    )
+    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
+    # When it is invoked twice
+    answers = [call(pool, {}) for _ in range(2)]
+    # Then both invocations fail with the hook's error, and the log says which hook
+    for answer, body in answers:
+        assert answer.function_error == "Unhandled"
+        assert body["errorType"] == "RuntimeError"
+        assert body["errorMessage"] == "after-restore hook: no connection after restore"
+    assert "after-restore hook: no connection after restore" in logs.getvalue()
+
+
+def test_a_failing_before_snapshot_hook_is_logged_and_the_workers_still_serve(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function with a before-snapshot hook that raises (registered last: run first)
+    extra = (
+        "@register_before_snapshot\ndef broken():\n    raise ValueError('bucket not configured')\n"
+    )
+    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
+    # When it is invoked
+    answer, body = call(pool, {})
+    # Then the worker answers, with what the other hooks made, and the log says why
+    # the failing one made nothing (under SnapStart the version would not publish)
+    assert answer.function_error is None
+    assert [label for kind, label, _ in body["ran"] if kind == "before"] == ["second", "first"]
+    assert "before-snapshot hook: bucket not configured" in logs.getvalue()
+
+
+def test_a_worker_not_forked_from_a_template_can_import_the_hooks_but_none_run(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose init leaves a thread running: no template, a new process
+    # per worker, as Lambda without SnapStart (the module importable, never called)
+    extra = "import threading\nthreading.Thread(target=threading.Event().wait, daemon=True).start()"
+    pool, _ = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
+    # When it is invoked
+    answer, body = call(pool, {})
+    # Then it answers, and no hook ran
+    assert answer.function_error is None
+    assert body["ran"] == []
