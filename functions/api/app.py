@@ -6,7 +6,8 @@ every error to the one error body, and the Lambda entry point. The routes live i
 `flow_manager`, and shapes the answer. Statuses of domain errors are in `responses.py`.
 
 Cold start: nothing here imports boto3 or the X-Ray SDK. AWS clients are made by the
-first request that needs one; Tracer is imported only when tracing is on. Powertools'
+first request that needs one (under SnapStart, before the snapshot: `_before_snapshot`);
+Tracer is imported only when tracing is on. Powertools'
 event_handler and data_classes packages are loaded one name at a time (`reexports`), so
 AppSync's resolver, asyncio and the other services' event classes are never imported. A
 router (and the domain modules behind it) is imported by the first request whose path it

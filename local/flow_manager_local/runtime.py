@@ -50,6 +50,10 @@ from typing import Any
 PARENT_POLL_SECONDS = 0.5
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"  # the handler never sees it
 STARTED = b'{"started": true}'
+UNFORKABLE_AFTER_HOOKS = (
+    "a before-snapshot hook left a thread running or a socket open: "
+    "every further worker is a new process, which runs the init itself"
+)
 
 
 class LambdaContext:
@@ -120,27 +124,31 @@ class _SnapshotHooks:
         return register
 
     def before_snapshot(self) -> None:
-        """A hook that fails is logged, and the workers are forked without what it
-        would have done: under SnapStart the version would fail to publish."""
+        """A hook that fails (even by SystemExit) is logged, and the workers are forked
+        without what it would have done: under SnapStart the version would not publish."""
         for func, args, kwargs in reversed(self.before):
             try:
                 func(*args, **kwargs)
-            except Exception as exc:
-                _log_error(
-                    _error(type(exc).__name__, f"before-snapshot hook: {exc}", exc.__traceback__)
-                )
+            except BaseException as exc:
+                message = f"before-snapshot hook {_name(func)} failed: {type(exc).__name__}: {exc}"
+                _log_error(_error("SnapStartException", message, exc.__traceback__))
 
     def after_restore(self) -> dict[str, Any] | None:
         """None, or the error of the hook that failed: then every request answers it,
-        as a restore that failed fails every invocation."""
+        as Lambda answers an invoke whose restore failed (SnapStartException)."""
         for func, args, kwargs in self.after:
             try:
                 func(*args, **kwargs)
-            except Exception as exc:
-                error = _error(type(exc).__name__, f"after-restore hook: {exc}", exc.__traceback__)
+            except BaseException as exc:
+                message = f"after-restore hook {_name(func)} failed: {type(exc).__name__}: {exc}"
+                error = _error("SnapStartException", message, exc.__traceback__)
                 _log_error(error)
                 return error
         return None
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return str(getattr(func, "__qualname__", None) or repr(func))
 
 
 _HOOKS = _SnapshotHooks()
@@ -245,18 +253,19 @@ def _serve(
         connection.send_bytes(json.dumps(answer).encode())
 
 
-def _forkable(control: socket.socket) -> bool:
+def _forkable(*ours: socket.socket) -> bool:
     """Whether a copy of this process would work: fork copies one thread (a C library's
     counts too: /proc's count, not threading's), and a socket the init opened (a
-    connection pool's) would be shared by every copy."""
+    connection pool's) would be shared by every copy. `ours`: the runtime's own."""
     if threading.active_count() > 1 or not _one_thread():
         return False
     try:
         descriptors = os.listdir("/proc/self/fd")
     except OSError:
         return False
+    own = {sock.fileno() for sock in ours}
     for name in descriptors:
-        if int(name) == control.fileno():
+        if int(name) in own:
             continue
         with contextlib.suppress(OSError):  # listdir's own descriptor is gone by now
             if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
@@ -296,8 +305,9 @@ def _watch_stack(stack_fd: int) -> None:
 def _prime(services: list[str]) -> None:
     """Pay in the template what each worker's first AWS calls would (SnapStart's
     priming): the SDK's import and each service's models, loaded once, shared by every
-    fork. Nothing of the handler's changes: it still makes its own clients, which now
-    find the models loaded (boto3's default session caches them)."""
+    fork. The clients this makes are discarded: the handler's own come from its
+    before-snapshot hooks (`_SnapshotHooks`), or its first calls, which now find the
+    models loaded (boto3's default session caches them)."""
     if not services:
         return
     try:
@@ -365,6 +375,12 @@ class _Template:
                     _prime(self.unprimed)
                     _HOOKS.before_snapshot()
                     self.snapshotted = True
+                    if not _forkable(self.control, self.wake_read, self.wake_write):
+                        # A copy would miss the thread, or share the socket, a hook left.
+                        sys.stderr.write(f"[WARNING] {UNFORKABLE_AFTER_HOOKS}\n")
+                        sys.stderr.flush()
+                        self._send({"unforkable": True})
+                        return 0
                     gc.freeze()
                 code = self._fork()
                 if code is not None:
@@ -426,7 +442,9 @@ class _Template:
         os.close(out_write)
         os.close(err_write)
         _watch_stack(self.stack_fd)
-        failed = _HOOKS.after_restore()
+        # A restore of what the before-snapshot hooks made: not the first worker of a
+        # pool that forks before them (the API's).
+        failed = _HOOKS.after_restore() if self.snapshotted else None
         return _serve(self.handler, self.config, Connection(connection.detach()), failed)
 
 

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from flow_manager_local.console import Console, pump
 from flow_manager_local.policies import ANY_SERVICE
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.zygote import TemplateGone, Zygote
+from flow_manager_local.zygote import TemplateGone, TemplateUnforkable, Zygote
 
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
@@ -230,6 +230,10 @@ class Spawner:
                 return self._spawn_process()
             try:
                 forked = zygote.fork()
+            except TemplateUnforkable:
+                self._forkable = False
+                self._drop_template(zygote)
+                return self._spawn_process()
             except TemplateGone:
                 self._drop_template(zygote)
                 continue

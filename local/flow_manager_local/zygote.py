@@ -76,6 +76,11 @@ class Forked:
     stderr: IO[str]
 
 
+class TemplateUnforkable(Exception):
+    """The template can no longer be forked from (its hooks left a thread or a socket):
+    every further worker is a new process."""
+
+
 class TemplateGone(Exception):
     """The template exited or stopped answering: start another."""
 
@@ -120,6 +125,7 @@ class Zygote:
         self._workers: dict[int, ForkedProcess] = {}
         self._lock = threading.Lock()
         self._gone = False
+        self._unforkable = False
         self.hello: dict[str, Any] = {}
 
     @property
@@ -163,7 +169,7 @@ class Zygote:
                 self._gone = True  # a late answer would go to the next fork: no next
                 raise TemplateGone from None
             if answer is None:
-                raise TemplateGone
+                raise TemplateUnforkable if self._unforkable else TemplateGone
             return answer
 
     def _read(self) -> None:
@@ -199,6 +205,8 @@ class Zygote:
             if len(fds) != 3:
                 raise ValueError("a forked worker comes with 3 descriptors")
             self._answers.put(self._forked(int(message["forked"]), fds))
+        elif "unforkable" in message:  # then it exits: the fork's answer is None
+            self._unforkable = True
         elif "exited" in message:
             with self._lock:
                 ended = self._workers.pop(int(message["exited"]), None)

@@ -4,7 +4,9 @@ functions)."""
 
 from __future__ import annotations
 
+import io
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +40,16 @@ def lambda_handler(event, context):
     time.sleep(event.get("seconds", 0))
     return {"pid": os.getpid(), "ran": RAN}
 """
+
+
+def logged(logs: io.StringIO, text: str, seconds: float = 5.0) -> bool:
+    """Whether `text` reaches the logs within `seconds` (they are read by a thread)."""
+    deadline = time.monotonic() + seconds
+    while text not in logs.getvalue():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def run_together(pool: Any, count: int, seconds: float) -> list[Any]:
@@ -87,19 +99,20 @@ def test_a_failing_after_restore_hook_fails_every_invocation_of_that_worker(
     # When it is invoked twice
     answers = [call(pool, {}) for _ in range(2)]
     # Then both invocations fail with the hook's error, and the log says which hook
+    message = "after-restore hook broken failed: RuntimeError: no connection after restore"
     for answer, body in answers:
         assert answer.function_error == "Unhandled"
-        assert body["errorType"] == "RuntimeError"
-        assert body["errorMessage"] == "after-restore hook: no connection after restore"
-    assert "after-restore hook: no connection after restore" in logs.getvalue()
+        assert body["errorType"] == "SnapStartException"
+        assert body["errorMessage"] == message
+    assert logged(logs, message), logs.getvalue()
 
 
 def test_a_failing_before_snapshot_hook_is_logged_and_the_workers_still_serve(
     make_pool: Callable[..., Any],
 ) -> None:
-    # Given a function with a before-snapshot hook that raises (registered last: run first)
+    # Given a function with a before-snapshot hook that exits (registered last: run first)
     extra = (
-        "@register_before_snapshot\ndef broken():\n    raise ValueError('bucket not configured')\n"
+        "@register_before_snapshot\ndef broken():\n    raise SystemExit('bucket not configured')\n"
     )
     pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
     # When it is invoked
@@ -108,7 +121,8 @@ def test_a_failing_before_snapshot_hook_is_logged_and_the_workers_still_serve(
     # the failing one made nothing (under SnapStart the version would not publish)
     assert answer.function_error is None
     assert [label for kind, label, _ in body["ran"] if kind == "before"] == ["second", "first"]
-    assert "before-snapshot hook: bucket not configured" in logs.getvalue()
+    expected = "before-snapshot hook broken failed: SystemExit: bucket not configured"
+    assert logged(logs, expected), logs.getvalue()
 
 
 def test_a_worker_not_forked_from_a_template_can_import_the_hooks_but_none_run(
@@ -123,3 +137,36 @@ def test_a_worker_not_forked_from_a_template_can_import_the_hooks_but_none_run(
     # Then it answers, and no hook ran
     assert answer.function_error is None
     assert body["ran"] == []
+
+
+def test_a_before_snapshot_hook_that_leaves_a_thread_makes_every_further_worker_new(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose before-snapshot hook starts a thread (a fork would not copy it)
+    extra = (
+        "import threading\n"
+        "@register_before_snapshot\n"
+        "def serving():\n"
+        "    threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+    )
+    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
+    # When it is invoked
+    answer, body = call(pool, {})
+    # Then a new process answered, which ran the init (and no hook) itself, and the log
+    # says why
+    assert answer.function_error is None
+    assert body["ran"] == []
+    assert logged(logs, "a before-snapshot hook left a thread running or a socket open")
+
+
+def test_the_first_worker_forked_before_the_hooks_runs_no_after_restore_hook(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose first worker is forked before the hooks (the API's, which
+    # the stack's start waits for), allowed two workers
+    pool, _ = make_pool(HOOKED.replace("{extra}", ""), max_workers=2, awaited=True)
+    # When two invocations run at once (the first worker, and one forked after the hooks)
+    bodies = run_together(pool, 2, 0.5)
+    # Then the first ran no hook at all; the second holds what both kinds made
+    kinds = sorted([kind for kind, _, _ in b["ran"]] for b in bodies)
+    assert kinds == [[], ["before", "before", "after"]]

@@ -1,5 +1,6 @@
 """The domain services a request uses, made on first use from the typed settings (so a
-cold /health builds none of them, and no AWS client exists before a route needs it)."""
+cold /health builds none of them, and no AWS client exists before a route needs it),
+or all at once before a SnapStart snapshot (`prime`)."""
 
 from __future__ import annotations
 

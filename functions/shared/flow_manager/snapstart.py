@@ -9,14 +9,16 @@ once, before it takes the snapshot, and never without SnapStart. So a handler mo
 names what its requests would make (its clients, the modules behind its routes), and
 with SnapStart on every restored environment starts with them.
 
-A hook makes clients and imports modules; it opens no connection (a client connects at
-its first call) and starts no thread, which a snapshot could not keep. Credentials are
-resolved when a client is made; under SnapStart they come from Lambda's container
-credentials provider, which boto3 refreshes when they expire, as after a restore.
+A hook makes clients and imports modules, and starts no thread. Making a client
+resolves the function's credentials: under SnapStart, from Lambda's container
+credentials provider (one request to it, before the snapshot), whose credentials boto3
+refreshes when they expire, after a restore as at any time. A client opens its own
+connections at its first call, after the restore.
 
 The local stack's runtime provides the same module: a function's template process runs
 the hooks before it forks its workers, so the workers share what they made. Where the
-module is missing (tests, the CLI) nothing is registered.
+module is missing (tests, the CLI) nothing is registered; on Lambda without SnapStart
+the hooks are registered and never run.
 """
 
 from __future__ import annotations
