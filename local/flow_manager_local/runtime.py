@@ -50,6 +50,8 @@ from typing import Any
 PARENT_POLL_SECONDS = 0.5
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"  # the handler never sees it
 STARTED = b'{"started": true}'
+# How long a template that forked before its snapshot waits for quiet to take it.
+PRIME_IDLE_SECONDS = 2.0
 UNFORKABLE_AFTER_HOOKS = (
     "a before-snapshot hook left a thread running or a socket open: "
     "every further worker is a new process, which runs the init itself"
@@ -351,7 +353,14 @@ class _Template:
         gc.freeze()  # what init made stays shared with the workers: no GC writes to it
         watched = [self.control.fileno(), self.wake_read.fileno(), self.stack_fd]
         while True:
-            ready, _, _ = select.select(watched, [], [])
+            # Forked before the snapshot (the API's first worker): take it once idle, so
+            # the next fork, when the load comes, does not wait for it.
+            pending = self.forked and not self.snapshotted
+            ready, _, _ = select.select(watched, [], [], PRIME_IDLE_SECONDS if pending else None)
+            if not ready:
+                if not self._snapshot():
+                    return 0
+                continue
             if self.stack_fd in ready:
                 os._exit(1)  # the local stack died
             if self.wake_read.fileno() in ready:
@@ -367,25 +376,30 @@ class _Template:
                     return 0
                 if not message:
                     return 0  # the pool closed: its workers were stopped first
-                if not self.snapshotted and (self.forked or self.prime_first):
-                    # The first worker would load the same models, and make the same
-                    # clients, at its first call; done here, every worker shares them.
-                    # The API's first worker, which the start waits for, is forked
-                    # before (see Spawner).
-                    _prime(self.unprimed)
-                    _HOOKS.before_snapshot()
-                    self.snapshotted = True
-                    if not _forkable(self.control, self.wake_read, self.wake_write):
-                        # A copy would miss the thread, or share the socket, a hook left.
-                        sys.stderr.write(f"[WARNING] {UNFORKABLE_AFTER_HOOKS}\n")
-                        sys.stderr.flush()
-                        self._send({"unforkable": True})
-                        return 0
-                    gc.freeze()
+                first = not self.snapshotted and (self.forked or self.prime_first)
+                if first and not self._snapshot():
+                    return 0
                 code = self._fork()
                 if code is not None:
                     return code  # this is the worker, done
                 self.forked = True
+
+    def _snapshot(self) -> bool:
+        """What the workers would each load and make at their first calls, done once
+        here for all of them to share: the SDK's models, the function's before-snapshot
+        hooks. The API's first worker, which the start waits for, is forked before (see
+        Spawner). False if a hook left what a fork cannot copy: then this process ends,
+        having said so, and the pool starts new processes instead."""
+        _prime(self.unprimed)
+        _HOOKS.before_snapshot()
+        self.snapshotted = True
+        if not _forkable(self.control, self.wake_read, self.wake_write):
+            sys.stderr.write(f"[WARNING] {UNFORKABLE_AFTER_HOOKS}\n")
+            sys.stderr.flush()
+            self._send({"unforkable": True})
+            return False
+        gc.freeze()
+        return True
 
     def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> bool:
         """False once the pool has gone (its socket closed): then this process ends."""

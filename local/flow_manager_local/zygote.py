@@ -158,7 +158,7 @@ class Zygote:
     def fork(self) -> Forked:
         with self._forking:
             if self._gone:
-                raise TemplateGone
+                raise TemplateUnforkable if self._unforkable else TemplateGone
             try:
                 self._control.send(b"fork")
             except OSError:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from flow_manager_local.runtime import PRIME_IDLE_SECONDS
 from tests.e2e.support import local_only
 from tests.e2e.worker_pools import call
 
@@ -170,3 +171,33 @@ def test_the_first_worker_forked_before_the_hooks_runs_no_after_restore_hook(
     # Then the first ran no hook at all; the second holds what both kinds made
     kinds = sorted([kind for kind, _, _ in b["ran"]] for b in bodies)
     assert kinds == [[], ["before", "before", "after"]]
+
+
+STAMPED = """
+import time
+from snapshot_restore_py import register_before_snapshot
+
+MADE = []
+register_before_snapshot(lambda: MADE.append(time.time()))
+
+def lambda_handler(event, context):
+    time.sleep(event.get("seconds", 0))
+    return {"made": MADE}
+"""
+
+
+def test_a_template_that_forked_before_its_hooks_runs_them_once_idle_not_at_the_next_fork(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose first worker is forked before the hooks (the API's), idle
+    # for longer than the template waits for quiet
+    pool, _ = make_pool(STAMPED, max_workers=2, awaited=True)
+    assert call(pool, {})[1] == {"made": []}
+    time.sleep(PRIME_IDLE_SECONDS + 1.0)
+    # When the load comes (two invocations at once: the pool forks a second worker)
+    asked = time.time()
+    bodies = run_together(pool, 2, 0.5)
+    # Then the second worker holds what the hooks made before the load came
+    made = [b["made"] for b in bodies if b["made"]]
+    assert len(made) == 1
+    assert made[0][0] < asked
