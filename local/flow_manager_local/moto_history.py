@@ -16,11 +16,22 @@ The events are already in the API's shape (camelCase, JSON values); only `timest
 changes, from moto's ISO string to epoch seconds (tests/integration/test_moto_history.py
 holds the two to the same answer).
 
+It also keeps an ended execution's history packed (`_PackedHistory`): moto holds every
+event as dicts for as long as the stack runs, ~41 KB for the sample's 29 events
+(pympler, in serve), the largest part of what serve grows by per execution. Pickled and
+compressed once the execution ends, they take ~4 KB; every read unpacks a fresh list,
+as moto's own read deep-copies one. And the interpreter's threads that have ended are
+dropped from the list moto appends every one to (`TMP_THREADS`, which nothing in serve
+reads), instead of being kept for as long as the stack runs.
+
 Install it in the moto server's process, like moto_versions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import pickle
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,7 +43,19 @@ MAX_PAGE = 1000  # Step Functions' largest page
 
 
 def install() -> Callable[[], None]:
-    """Patch moto's Step Functions responses; returns the function that undoes it."""
+    """Patch moto's Step Functions responses and executions; returns the function that
+    undoes it."""
+    unpack = _pack_ended_histories()
+    unserve = _serve_pages()
+
+    def uninstall() -> None:
+        unserve()
+        unpack()
+
+    return uninstall
+
+
+def _serve_pages() -> Callable[[], None]:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     original = StepFunctionResponse.get_execution_history
@@ -78,3 +101,58 @@ def _without_data(event: Any) -> dict[str, Any]:
         else:
             stripped[key] = value
     return stripped
+
+
+def _pack_ended_histories() -> Callable[[], None]:
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: BaseExecutionWorkerCommunication) -> None:
+        original(self)  # the last event is in: the execution has ended
+        worker = self.execution.exec_worker
+        environment = getattr(worker, "env", None)
+        if environment is not None:
+            _PackedHistory.pack(environment.event_manager)
+        for thread in list(TMP_THREADS):
+            if not thread.is_alive():
+                with contextlib.suppress(ValueError):  # another ending took it out
+                    TMP_THREADS.remove(thread)
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        BaseExecutionWorkerCommunication.terminated = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+class _PackedHistory:
+    """In place of an EventManager's list of events, which moto only appends to and
+    deep-copies (`get_event_history`): the events pickled (they hold datetimes) and
+    compressed. An event appended after all is kept: the list is unpacked again."""
+
+    def __init__(self, manager: Any, events: list[Any]) -> None:
+        self._manager = manager
+        self._packed = zlib.compress(pickle.dumps(events, pickle.HIGHEST_PROTOCOL), 1)
+
+    @classmethod
+    def pack(cls, manager: Any) -> None:
+        with manager._mutex:
+            events = manager._history_event_list
+            if isinstance(events, list):
+                manager._history_event_list = cls(manager, events)
+
+    def events(self) -> list[Any]:
+        # Our own bytes, made above from moto's objects: nothing a client sent is unpickled.
+        events: list[Any] = pickle.loads(zlib.decompress(self._packed))
+        return events
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return self.events()
+
+    def append(self, event: Any) -> None:  # under the manager's lock, as moto appends
+        events = self.events()
+        events.append(event)
+        self._manager._history_event_list = events

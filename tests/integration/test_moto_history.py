@@ -123,3 +123,71 @@ def test_a_page_without_data_keeps_every_event_and_no_state(sfn: SfnHarness) -> 
     assert [e["id"] for e in events] == sorted((e["id"] for e in run.history), reverse=True)
     assert "nextToken" not in rest
     assert "kept-out-of-the-outline" not in json.dumps(events, default=str)
+
+
+def _event_list(execution_arn: str) -> Any:
+    """What moto keeps of an execution's events (its EventManager's list)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    for regions in stepfunctions_parser_backends.values():
+        for backend in regions.values():
+            for machine in backend.state_machines:
+                for execution in machine.executions:
+                    if execution.exec_arn == execution_arn:
+                        return execution.exec_worker.env.event_manager._history_event_list
+    raise AssertionError(f"no execution {execution_arn}")
+
+
+def test_an_ended_execution_s_history_is_kept_packed_and_read_back_whole(sfn: SfnHarness) -> None:
+    # Given the patch, and an execution with events of most kinds that has ended
+    sfn.register("work", _work)
+    sfn.register("broken", _broken)
+    uninstall = moto_history.install()
+    try:
+        run = sfn.run(EVERY_KIND, {"items": [1, 2], "nested": {"a": [None, True, 1.5]}})
+        # When its history is read (through the patch), and again
+        patched = _history(sfn, run.execution_arn, includeExecutionData=True)
+        again = _history(sfn, run.execution_arn, includeExecutionData=True)
+    finally:
+        uninstall()
+    # Then moto keeps the events packed, and every read gives them all, the same
+    assert isinstance(_event_list(run.execution_arn), moto_history._PackedHistory)
+    assert len(patched) > 30
+    assert patched == again == list(run.history)
+    # And moto's own serializer (the patch undone) reads the packed history as well
+    assert _history(sfn, run.execution_arn) == patched
+
+
+def test_an_event_added_to_a_packed_history_is_kept_with_the_others() -> None:
+    # Given a packed history of two events (an EventManager's lock and list)
+    import copy
+    import threading
+
+    class Manager:
+        def __init__(self) -> None:
+            self._mutex = threading.Lock()
+            self._history_event_list: Any = [{"id": 1}, {"id": 2}]
+
+    manager = Manager()
+    moto_history._PackedHistory.pack(manager)
+    # When moto appends a third / Then the history holds all three, as a list again
+    manager._history_event_list.append({"id": 3})
+    assert copy.deepcopy(manager._history_event_list) == [{"id": 1}, {"id": 2}, {"id": 3}]
+    assert isinstance(manager._history_event_list, list)
+
+
+def test_the_interpreter_s_ended_threads_are_not_kept(sfn: SfnHarness) -> None:
+    # Given the patch, and three executions that have ended one after the other
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    sfn.register("work", _work)
+    sfn.register("broken", _broken)
+    uninstall = moto_history.install()
+    try:
+        for _ in range(3):
+            sfn.run(EVERY_KIND, {"items": [1, 2]})
+    finally:
+        uninstall()
+    # Then of moto's list of its threads, only the last execution's own thread (still
+    # running when it ended the execution) may have ended: none of the earlier ones
+    assert len([t for t in TMP_THREADS if not t.is_alive()]) <= 1
