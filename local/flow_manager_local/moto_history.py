@@ -110,11 +110,13 @@ def _pack_ended_histories() -> Callable[[], None]:
     original = BaseExecutionWorkerCommunication.terminated
 
     def terminated(self: BaseExecutionWorkerCommunication) -> None:
-        original(self)  # the last event is in: the execution has ended
+        original(self)  # the execution has ended (a timeout's last event comes after)
         worker = self.execution.exec_worker
         environment = getattr(worker, "env", None)
         if environment is not None:
-            _PackedHistory.pack(environment.event_manager)
+            # Only memory is at stake: an event moto could not pickle stays as it was.
+            with contextlib.suppress(Exception):
+                _PackedHistory.pack(environment.event_manager)
         for thread in list(TMP_THREADS):
             if not thread.is_alive():
                 with contextlib.suppress(ValueError):  # another ending took it out
@@ -142,7 +144,8 @@ class _PackedHistory:
         with manager._mutex:
             events = manager._history_event_list
             if isinstance(events, list):
-                manager._history_event_list = cls(manager, events)
+                packed = cls(manager, events)  # raises before anything is replaced
+                manager._history_event_list = packed
 
     def events(self) -> list[Any]:
         # Our own bytes, made above from moto's objects: nothing a client sent is unpickled.

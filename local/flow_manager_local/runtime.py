@@ -20,10 +20,11 @@ Given a `control_fd` instead of an `fd` (and a `stack_fd`: the read end of a pip
 the stack writes to, which closes when it dies), the process is its function's template
 (see `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
 worker, which then speaks the messages above, each time it is asked. Before the first
-fork (or, with `prime_first` false, the second) it primes the SDK for the workers
-(`_prime`, the one import outside the stdlib, when the function has boto3) and runs the
-function's SnapStart hooks (`snapshot_restore_py`, below): the template is the snapshot,
-a forked worker its restore.
+fork (or, with `prime_first` false, once idle after it, or at the second fork if that
+comes first) it primes the SDK for the workers (`_prime`, the one import outside the
+stdlib, when the function has boto3) and runs the function's SnapStart hooks
+(`snapshot_restore_py`, below): the template is the snapshot, a forked worker its
+restore.
 """
 
 from __future__ import annotations

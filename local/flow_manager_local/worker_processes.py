@@ -248,7 +248,7 @@ class Spawner:
         """What the template loads for its workers (the services its policies allow),
         and when: before its first fork, so that the first worker shares the models too;
         but when the stack's start waits for that worker (the API's: /health needs no
-        SDK), after it, once the pool grows past it."""
+        SDK), after it, once the template is idle or the pool grows past it."""
         allowed = self.spec.services
         services = [name for name in PRIMED_SERVICES if ANY_SERVICE in allowed or name in allowed]
         return {"prime": services, "prime_first": not self.awaited}
@@ -260,6 +260,10 @@ class Spawner:
             if self._zygote is not None:
                 if self._zygote.alive:
                     return self._zygote
+                # Its hooks, run while it was idle, left what a fork cannot copy: no
+                # other template would do better (each would run the same hooks).
+                if self._zygote.unforkable:
+                    self._forkable = False
                 self._zygote.close(STOP_GRACE_SECONDS)  # died: collect it first
                 self._zygote = None
             if not self._forkable:

@@ -136,6 +136,11 @@ class Zygote:
     def alive(self) -> bool:
         return not self._gone
 
+    @property
+    def unforkable(self) -> bool:
+        """It said it can no longer be forked from (then it exits)."""
+        return self._unforkable
+
     def wait_ready(self, timeout: float) -> dict[str, Any]:
         """Its init's outcome; raises TimeoutError, or EOFError if it exited first.
         Then a thread reads what it says from here on."""
@@ -162,7 +167,7 @@ class Zygote:
             try:
                 self._control.send(b"fork")
             except OSError:
-                raise TemplateGone from None
+                raise TemplateUnforkable if self._unforkable else TemplateGone from None
             try:
                 answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
             except queue.Empty:

@@ -201,3 +201,27 @@ def test_a_template_that_forked_before_its_hooks_runs_them_once_idle_not_at_the_
     made = [b["made"] for b in bodies if b["made"]]
     assert len(made) == 1
     assert made[0][0] < asked
+
+
+def test_a_template_whose_hooks_leave_a_thread_while_idle_is_not_started_again(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a function whose first worker is forked before the hooks (the API's), whose
+    # before-snapshot hook starts a thread, and whose template has been idle long enough
+    # to run it (and then stop: a fork would not copy the thread)
+    extra = (
+        "import threading\n"
+        "@register_before_snapshot\n"
+        "def serving():\n"
+        "    threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+    )
+    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=3, awaited=True)
+    warning = "a before-snapshot hook left a thread running or a socket open"
+    assert logged(logs, warning, seconds=PRIME_IDLE_SECONDS + 5.0)
+    # When the pool grows to three workers
+    bodies = run_together(pool, 3, 0.5)
+    # Then the new workers are new processes (no hook ran in them), and no template was
+    # started again to run the hooks once more
+    assert len({b["pid"] for b in bodies}) == 3
+    assert all(b["ran"] == [] for b in bodies)
+    assert logs.getvalue().count(warning) == 1

@@ -1,9 +1,12 @@
 """moto_history: GetExecutionHistory pages, leaves data out when asked, and writes its
-own JSON, which boto3 must read exactly as it reads moto's generic serializer's."""
+own JSON, which boto3 must read exactly as it reads moto's generic serializer's; an
+ended execution's history is kept packed, and ended interpreter threads are not kept."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flow_manager_local import moto_history
@@ -133,9 +136,20 @@ def _event_list(execution_arn: str) -> Any:
         for backend in regions.values():
             for machine in backend.state_machines:
                 for execution in machine.executions:
-                    if execution.exec_arn == execution_arn:
-                        return execution.exec_worker.env.event_manager._history_event_list
+                    found: Any = execution  # moto's parser Execution (untyped here)
+                    if found.exec_arn == execution_arn:
+                        return found.exec_worker.env.event_manager._history_event_list
     raise AssertionError(f"no execution {execution_arn}")
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """moto reports the end before the ending thread has packed and pruned: wait for it."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_an_ended_execution_s_history_is_kept_packed_and_read_back_whole(sfn: SfnHarness) -> None:
@@ -151,7 +165,9 @@ def test_an_ended_execution_s_history_is_kept_packed_and_read_back_whole(sfn: Sf
     finally:
         uninstall()
     # Then moto keeps the events packed, and every read gives them all, the same
-    assert isinstance(_event_list(run.execution_arn), moto_history._PackedHistory)
+    assert _eventually(
+        lambda: isinstance(_event_list(run.execution_arn), moto_history._PackedHistory)
+    )
     assert len(patched) > 30
     assert patched == again == list(run.history)
     # And moto's own serializer (the patch undone) reads the packed history as well
@@ -190,4 +206,4 @@ def test_the_interpreter_s_ended_threads_are_not_kept(sfn: SfnHarness) -> None:
         uninstall()
     # Then of moto's list of its threads, only the last execution's own thread (still
     # running when it ended the execution) may have ended: none of the earlier ones
-    assert len([t for t in TMP_THREADS if not t.is_alive()]) <= 1
+    assert _eventually(lambda: len([t for t in TMP_THREADS if not t.is_alive()]) <= 1)
