@@ -207,3 +207,21 @@ def test_the_interpreter_s_ended_threads_are_not_kept(sfn: SfnHarness) -> None:
     # Then of moto's list of its threads, only the last execution's own thread (still
     # running when it ended the execution) may have ended: none of the earlier ones
     assert _eventually(lambda: len([t for t in TMP_THREADS if not t.is_alive()]) <= 1)
+
+
+def test_a_history_longer_than_a_report_reads_at_once_is_kept_as_moto_keeps_it() -> None:
+    # Given an ended execution's history longer than MAX_PACKED_EVENTS (read a page at a
+    # time, each page would unpack all of it)
+    import threading
+
+    class Manager:
+        def __init__(self) -> None:
+            self._mutex = threading.Lock()
+            self._history_event_list: Any = [
+                {"id": n} for n in range(moto_history.MAX_PACKED_EVENTS + 1)
+            ]
+
+    manager = Manager()
+    # When it is packed / Then it stays a list
+    moto_history._PackedHistory.pack(manager)
+    assert isinstance(manager._history_event_list, list)
