@@ -5,14 +5,13 @@ functions)."""
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from flow_manager_local.runtime import PRIME_IDLE_SECONDS
 from tests.e2e.support import local_only
-from tests.e2e.worker_pools import call
+from tests.e2e.worker_pools import call, run_together
 
 pytestmark = local_only
 
@@ -42,6 +41,14 @@ def lambda_handler(event, context):
     return {"pid": os.getpid(), "ran": RAN}
 """
 
+# A before-snapshot hook that leaves a thread running (a fork would not copy it).
+THREAD_LEFT = """
+import threading
+@register_before_snapshot
+def serving():
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+"""
+
 
 def logged(logs: io.StringIO, text: str, seconds: float = 5.0) -> bool:
     """Whether `text` reaches the logs within `seconds` (they are read by a thread)."""
@@ -51,19 +58,6 @@ def logged(logs: io.StringIO, text: str, seconds: float = 5.0) -> bool:
             return False
         time.sleep(0.01)
     return True
-
-
-def run_together(pool: Any, count: int, seconds: float) -> list[Any]:
-    bodies: list[Any] = []
-    threads = [
-        threading.Thread(target=lambda: bodies.append(call(pool, {"seconds": seconds})[1]))
-        for _ in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
-    return bodies
 
 
 def test_before_snapshot_hooks_run_once_in_the_template_and_after_restore_in_each_worker(
@@ -144,13 +138,7 @@ def test_a_before_snapshot_hook_that_leaves_a_thread_makes_every_further_worker_
     make_pool: Callable[..., Any],
 ) -> None:
     # Given a function whose before-snapshot hook starts a thread (a fork would not copy it)
-    extra = (
-        "import threading\n"
-        "@register_before_snapshot\n"
-        "def serving():\n"
-        "    threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
-    )
-    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=1)
+    pool, logs = make_pool(HOOKED.replace("{extra}", THREAD_LEFT), max_workers=1)
     # When it is invoked
     answer, body = call(pool, {})
     # Then a new process answered, which ran the init (and no hook) itself, and the log
@@ -209,13 +197,7 @@ def test_a_template_whose_hooks_leave_a_thread_while_idle_is_not_started_again(
     # Given a function whose first worker is forked before the hooks (the API's), whose
     # before-snapshot hook starts a thread, and whose template has been idle long enough
     # to run it (and then stop: a fork would not copy the thread)
-    extra = (
-        "import threading\n"
-        "@register_before_snapshot\n"
-        "def serving():\n"
-        "    threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
-    )
-    pool, logs = make_pool(HOOKED.replace("{extra}", extra), max_workers=3, awaited=True)
+    pool, logs = make_pool(HOOKED.replace("{extra}", THREAD_LEFT), max_workers=3, awaited=True)
     warning = "a before-snapshot hook left a thread running or a socket open"
     assert logged(logs, warning, seconds=PRIME_IDLE_SECONDS + 5.0)
     # When the pool grows to three workers

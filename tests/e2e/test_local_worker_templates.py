@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from flow_manager_local.workers import FunctionPool
 from tests.e2e.support import local_only
-from tests.e2e.worker_pools import call, kill_and_wait
+from tests.e2e.worker_pools import call, kill_and_wait, run_together
 
 pytestmark = local_only
 
@@ -34,19 +33,6 @@ def lambda_handler(event, context):
     time.sleep(event.get("seconds", 0))
     return {"pid": os.getpid(), "inits": INITS.read_text().split()}
 """
-
-
-def run_together(pool: FunctionPool, count: int, seconds: float) -> list[Any]:
-    bodies: list[Any] = []
-    threads = [
-        threading.Thread(target=lambda: bodies.append(call(pool, {"seconds": seconds})[1]))
-        for _ in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
-    return bodies
 
 
 def test_new_workers_are_forked_from_the_initialised_function_not_initialised_again(

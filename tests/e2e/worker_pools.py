@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,6 +98,20 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
 def call(pool: FunctionPool, event: dict[str, Any]) -> tuple[Invocation, Any]:
     answer = pool.invoke(json.dumps(event).encode())
     return answer, json.loads(answer.payload)
+
+
+def run_together(pool: FunctionPool, count: int, seconds: float) -> list[Any]:
+    """`count` invocations at once, each sleeping `seconds` (the pool grows to `count`)."""
+    bodies: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: bodies.append(call(pool, {"seconds": seconds})[1]))
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    return bodies
 
 
 def kill_and_wait(pid: int) -> None:

@@ -8,31 +8,18 @@ import importlib
 import json
 import sys
 
-from tests.support.fresh_api import API, run_fresh
+from tests.support.fresh_api import API, LAMBDA_EVENTS, run_fresh
 
 # A fresh process, as a new Lambda execution environment: answers the requests of
 # argv[1] ("METHOD /path" each) and prints each answer's status and body, then which
 # router and domain modules it imported.
-CHILD = r"""
+CHILD = (
+    r"""
 import json, sys
 import app
-
-class Context:
-    function_name = "ApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-    aws_request_id = "lazy-routes"
-    def get_remaining_time_in_millis(self):
-        return 29000
-
-def event(method, path):
-    return {"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": {},
-            "multiValueHeaders": {}, "queryStringParameters": None,
-            "multiValueQueryStringParameters": None, "pathParameters": None,
-            "stageVariables": None, "body": None, "isBase64Encoded": False,
-            "requestContext": {"stage": "v1", "path": "/v1" + path, "httpMethod": method,
-                               "requestId": "lazy-routes", "resourcePath": "/{proxy+}"}}
-
+"""
+    + LAMBDA_EVENTS
+    + r"""
 answers = []
 for request in json.loads(sys.argv[1]):
     method, path = request.split(" ")
@@ -41,6 +28,7 @@ for request in json.loads(sys.argv[1]):
 modules = sorted(m for m in sys.modules if m.startswith(("routes.", "flow_manager.")))
 print(json.dumps({"answers": answers, "modules": modules}))
 """
+)
 
 
 def _cold(*requests: str) -> dict[str, list]:  # type: ignore[type-arg]

@@ -4,11 +4,9 @@ requests would make on first use: its AWS clients, and the API's routers and ser
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,10 +16,10 @@ import pytest
 from moto import mock_aws
 
 from flow_manager import snapstart
-from tests.support.fresh_api import run_fresh
+from tests.support.fresh_api import LAMBDA_EVENTS, run_fresh
+from tests.support.task_apps import load_task_app
 from tests.support.template import create_tables, load_template
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 
 
@@ -49,16 +47,6 @@ def clients_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return made
 
 
-def load_task(kind: str) -> ModuleType:
-    path = ROOT / "functions" / "tasks" / kind / "app.py"
-    spec = importlib.util.spec_from_file_location(f"snapstart_task_{kind}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_without_snapstart_s_module_a_hook_is_not_registered_nor_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -83,7 +71,8 @@ def test_a_hook_is_registered_with_snapstart_s_module(hooks: list[Callable[[], A
 # A cold ApiFunction, with (argv[1] == "hooks") or without a SnapStart runtime: runs the
 # hooks its import registered, then answers requests (moto, no table: each fails at its
 # first call, the same way in both) and prints which clients and modules they made.
-CHILD = r"""
+CHILD = (
+    r"""
 import json, sys, types
 import botocore.session
 from moto import mock_aws
@@ -94,23 +83,9 @@ if sys.argv[1] == "hooks":
     module.register_before_snapshot = lambda f, *a, **k: hooks.append((f, a, k)) or f
     sys.modules["snapshot_restore_py"] = module
 
-class Context:
-    function_name = "ApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-    aws_request_id = "snapstart"
-    def get_remaining_time_in_millis(self):
-        return 29000
-
-def event(method, path, body=None):
-    return {"resource": "/{proxy+}", "path": path, "httpMethod": method,
-            "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
-            "queryStringParameters": None, "multiValueQueryStringParameters": None,
-            "pathParameters": None, "stageVariables": None, "body": body,
-            "isBase64Encoded": False,
-            "requestContext": {"stage": "v1", "path": "/v1" + path, "httpMethod": method,
-                               "requestId": "snapstart", "resourcePath": "/{proxy+}"}}
-
+"""
+    + LAMBDA_EVENTS
+    + r"""
 with mock_aws():
     import app
     for hook, args, kwargs in reversed(hooks):
@@ -133,6 +108,7 @@ imported = sorted(m for m in set(sys.modules) - before
 print(json.dumps({"hooks": len(hooks), "made": made, "imported": imported,
                   "statuses": statuses}))
 """
+)
 
 
 def test_under_snapstart_the_api_s_first_requests_make_no_client_and_import_no_route() -> None:
@@ -173,7 +149,7 @@ def test_a_task_function_s_hooks_make_the_clients_its_invocation_uses(
 ) -> None:
     # Given a task function loaded under SnapStart, its hooks run (the results bucket's
     # client; store_data's table too)
-    app = load_task(kind)
+    app = load_task_app(kind, prefix="snapstart")
     for hook in reversed(hooks):
         hook()
     made_by_hooks = list(clients_made)

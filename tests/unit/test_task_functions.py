@@ -7,7 +7,6 @@ template.yaml defines.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import socket
@@ -18,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar
 
 import boto3
@@ -27,6 +25,7 @@ from moto import mock_aws
 
 from flow_manager.catalog import SAMPLE_KINDS
 from flow_manager.tasks import DemoError, SimulatedTransientError
+from tests.support.task_apps import load_task_app
 from tests.support.template import create_tables, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,18 +33,7 @@ EVENTS = sorted((ROOT / "events" / "tasks").glob("*.json"))
 REGION = "us-east-1"
 
 
-def load_app(kind: str) -> ModuleType:
-    """functions/tasks/<kind>/app.py as its own module (every function's module is `app`)."""
-    path = ROOT / "functions" / "tasks" / kind / "app.py"
-    spec = importlib.util.spec_from_file_location(f"task_app_{kind}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-APPS = {kind: load_app(kind) for kind in SAMPLE_KINDS}
+APPS = {kind: load_task_app(kind) for kind in SAMPLE_KINDS}
 
 
 def invoke(kind: str, event: Any) -> dict[str, Any]:
