@@ -22,12 +22,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from flow_manager.model import Flow
@@ -194,6 +195,30 @@ class SfnHarness:
                 self._in_flight -= 1
                 self._lock.notify_all()
 
+    def stop_running(self, deadline_seconds: float = 10.0) -> None:
+        """Stop every execution still running, and wait for it to end: one that a test
+        left (started, not awaited) invoked its next task through the next test's
+        dispatcher ("invokes of functions without a handler"), as the dispatcher is
+        one for the process. moto may not see a stop made just after the start: those
+        are stopped again until they end, or the deadline passes."""
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            running = [
+                execution["executionArn"]
+                for machines in self.client.get_paginator("list_state_machines").paginate()
+                for machine in machines["stateMachines"]
+                for page in self.client.get_paginator("list_executions").paginate(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                )
+                for execution in page["executions"]
+            ]
+            if not running or time.monotonic() > deadline:
+                return
+            for arn in running:
+                with suppress(ClientError):  # it ended meanwhile
+                    self.client.stop_execution(executionArn=arn)
+            time.sleep(POLL_SECONDS)
+
     def wait_idle(self, timeout: float = EXECUTION_DEADLINE_SECONDS) -> None:
         """Wait for handlers still running, e.g. ones whose state timed out: moto
         abandons such a call but does not interrupt it."""
@@ -354,6 +379,7 @@ def moto_sfn(retry_wait_factor: float = RETRY_WAIT_FACTOR) -> Iterator[SfnHarnes
             yield harness
         finally:
             try:
+                harness.stop_running()
                 # A handler that outlived its state (a timeout) still returns into moto:
                 # let it finish while the mock is up, or its call leaks out of the mock.
                 harness.wait_idle()

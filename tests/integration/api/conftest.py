@@ -273,6 +273,7 @@ def moto_with_handlers() -> Iterator[SfnHarness]:
             yield harness
         finally:
             try:
+                harness.stop_running()  # none may invoke through the next test's dispatcher
                 harness.wait_idle()  # a held or timed-out handler must return inside the mock
             finally:
                 uninstall()
