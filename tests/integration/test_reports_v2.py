@@ -325,10 +325,23 @@ def test_a_failed_branch_task_is_listed_and_the_parallel_task_is_the_failed_one(
 
 
 def test_after_a_failed_parallel_task_only_the_next_task_is_current(sfn: SfnHarness) -> None:
-    # Given credit fails while geocode still runs, and the failure route's cleanup blocks
-    geo_gate, cleanup_gate = threading.Event(), threading.Event()
-    sfn.register("geocode", blocking(geo_gate))
-    sfn.register("score", returning("failure", error="no score"))
+    # Given credit fails while geocode still runs (once geocode has started: on a busy
+    # machine its branch may start after the other's failure, and never run), and the
+    # failure route's cleanup blocks
+    geo_started, geo_gate, cleanup_gate = threading.Event(), threading.Event(), threading.Event()
+    geocode = blocking(geo_gate)
+    fail_score = returning("failure", error="no score")
+
+    def geocode_started(event: dict[str, Any], context: LambdaContext) -> Any:
+        geo_started.set()
+        return geocode(event, context)
+
+    def score_after_geocode(event: dict[str, Any], context: LambdaContext) -> Any:
+        assert geo_started.wait(DEADLINE_SECONDS)
+        return fail_score(event, context)
+
+    sfn.register("geocode", geocode_started)
+    sfn.register("score", score_after_geocode)
     sfn.register("cleanup", blocking(cleanup_gate))
     ok(sfn, "flag", "fast", "slow")
     flow, catalog = _enrich()
