@@ -499,6 +499,29 @@ EMPTY_FOR_EACH_THEN_CASES = (  # CI's seed 2780461599378681001108542069896645060
 )
 
 
+# Found by the test on a run of its own: a failed for_each keeps no data, so `!=` on it
+# holds (the prediction used to give it the failing item's data).
+FAILED_FOR_EACH_THEN_NEGATION = (
+    {
+        "id": "v2gen",
+        "name": "v2",
+        "start_task": "t0",
+        "tasks": [{"name": "t0", "for_each": "context.items"}, {"name": "t1"}, {"name": "t2"}],
+        "conditions": [
+            {
+                "name": "c_t0",
+                "source_task": "t0",
+                "outcome": "failure",
+                "target_task_success": "t1",
+                "target_task_failure": "t1",
+                "cases": [{"when": "data.n != 6", "target": "t2"}],
+            }
+        ],
+    },
+    {"t0": ("failure", 6), "t1": ("success", 0), "t2": ("success", 0)},
+)
+
+
 @settings(
     max_examples=20,
     deadline=None,
@@ -506,6 +529,7 @@ EMPTY_FOR_EACH_THEN_CASES = (  # CI's seed 2780461599378681001108542069896645060
 )
 @given(generated=v2_flows(), items=st.lists(st.integers(0, 3), max_size=2))
 @example(generated=EMPTY_FOR_EACH_THEN_CASES, items=[])  # its data is [], not an item's
+@example(generated=FAILED_FOR_EACH_THEN_NEGATION, items=[0])
 def test_an_executed_v2_flow_ends_as_predicted(
     module_sfn: SfnHarness, generated: tuple[dict[str, Any], dict[str, Any]], items: list[int]
 ) -> None:

@@ -311,6 +311,9 @@ def _predict_task(
                 "error": None,
             }
             return status
+        # An item failed: the Map keeps its error and no data (docs/flow-language.md).
+        results[task.name] = {"status": "failure", "data": None, "error": "ItemFailed"}
+        return "failure"
     results[task.name] = {
         "status": status,
         "data": data.get(task.name),
