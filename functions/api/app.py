@@ -7,13 +7,12 @@ every error to the one error body, and the Lambda entry point. The routes live i
 
 Cold start: nothing here imports boto3 or the X-Ray SDK. AWS clients are made by the
 first request that needs one (under SnapStart, before the snapshot: `_before_snapshot`);
-Tracer is imported only when tracing is on. Powertools'
-event_handler and data_classes packages are loaded one name at a time (`reexports`), so
-AppSync's resolver, asyncio and the other services' event classes are never imported. A
-router (and the domain modules behind it) is imported by the first request whose path it
-serves (ROUTER_PATHS), and /docs is set up by its first request; the OpenAPI document
-imports them all, in one fixed order, so it does not depend on which requests came
-first.
+Tracer is imported only when tracing is on. Powertools' event_handler and data_classes
+packages are loaded one name at a time (`reexports`), so AppSync's resolver, asyncio
+and the other services' event classes are never imported. A router (and the domain
+modules behind it) is imported by the first request whose path it serves
+(ROUTER_PATHS), and /docs is set up by its first request; the OpenAPI document imports
+them all, in one fixed order, so it does not depend on which requests came first.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from flow_manager_local.console import Console, pump
 from flow_manager_local.policies import ANY_SERVICE
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.zygote import TemplateGone, TemplateUnforkable, Zygote
+from flow_manager_local.zygote import TemplateGone, Zygote
 
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
@@ -230,10 +230,6 @@ class Spawner:
                 return self._spawn_process()
             try:
                 forked = zygote.fork()
-            except TemplateUnforkable:
-                self._forkable = False
-                self._drop_template(zygote)
-                return self._spawn_process()
             except TemplateGone:
                 self._drop_template(zygote)
                 continue
@@ -260,12 +256,9 @@ class Spawner:
             if self._zygote is not None:
                 if self._zygote.alive:
                     return self._zygote
-                # Its hooks, run while it was idle, left what a fork cannot copy: no
-                # other template would do better (each would run the same hooks).
-                if self._zygote.unforkable:
-                    self._forkable = False
-                self._zygote.close(STOP_GRACE_SECONDS)  # died: collect it first
-                self._zygote = None
+                zygote = self._zygote
+                self._forget(zygote)
+                zygote.close(STOP_GRACE_SECONDS)  # died: collect it first
             if not self._forkable:
                 return None
             if self._stack_pipe is None:
@@ -308,9 +301,16 @@ class Spawner:
 
     def _drop_template(self, zygote: Zygote) -> None:
         with self._templating:
-            if self._zygote is zygote:
-                self._zygote = None
+            self._forget(zygote)
         zygote.kill()
+
+    def _forget(self, zygote: Zygote) -> None:
+        """(Holding `_templating`.) No longer the template; and if its hooks left what a
+        fork cannot copy, no other template would do better: new processes from now on."""
+        if self._zygote is zygote:
+            self._zygote = None
+        if zygote.unforkable:
+            self._forkable = False
 
     def _spawn_process(self) -> Worker:
         parent_end, child_end = socket.socketpair()

@@ -76,11 +76,6 @@ class Forked:
     stderr: IO[str]
 
 
-class TemplateUnforkable(Exception):
-    """The template can no longer be forked from (its hooks left a thread or a socket):
-    every further worker is a new process."""
-
-
 class TemplateGone(Exception):
     """The template exited or stopped answering: start another."""
 
@@ -163,18 +158,18 @@ class Zygote:
     def fork(self) -> Forked:
         with self._forking:
             if self._gone:
-                raise TemplateUnforkable if self._unforkable else TemplateGone
+                raise TemplateGone
             try:
                 self._control.send(b"fork")
             except OSError:
-                raise TemplateUnforkable if self._unforkable else TemplateGone from None
+                raise TemplateGone from None
             try:
                 answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
             except queue.Empty:
                 self._gone = True  # a late answer would go to the next fork: no next
                 raise TemplateGone from None
             if answer is None:
-                raise TemplateUnforkable if self._unforkable else TemplateGone
+                raise TemplateGone
             return answer
 
     def _read(self) -> None:
