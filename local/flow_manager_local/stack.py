@@ -52,6 +52,7 @@ from flow_manager_local import (
     moto_lambda,
     moto_parse,
     moto_speedups,
+    moto_stop,
     moto_versions,
 )
 from flow_manager_local.console import Console, route_logging
@@ -245,8 +246,11 @@ class LocalStack:
         uninstall_parse = moto_parse.install()
         # Reports read the history without data and pages of it, as AWS serves them.
         uninstall_history = moto_history.install()
+        # A cancel just after a start stops the execution, as on AWS.
+        uninstall_stop = moto_stop.install()
 
         def uninstall() -> None:
+            uninstall_stop()
             uninstall_history()
             uninstall_parse()
             uninstall_speedups()

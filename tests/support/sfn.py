@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from flow_manager.model import Flow
+from flow_manager_local import moto_stop
 from flow_manager_local.moto_lambda import (
     MOTO_CONFIG,
     Invocation,
@@ -199,8 +200,8 @@ class SfnHarness:
         """Stop every execution still running, and wait for it to end: one that a test
         left (started, not awaited) invoked its next task through the next test's
         dispatcher ("invokes of functions without a handler"), as the dispatcher is
-        one for the process. moto may not see a stop made just after the start: those
-        are stopped again until they end, or the deadline passes."""
+        one for the process. Each is stopped until it has ended (moto ends a stopped
+        execution after its current state), or the deadline passes."""
         deadline = time.monotonic() + deadline_seconds
         while True:
             running = [
@@ -375,6 +376,7 @@ def moto_sfn(retry_wait_factor: float = RETRY_WAIT_FACTOR) -> Iterator[SfnHarnes
     ):
         harness = SfnHarness(boto3.client("stepfunctions", region_name=REGION))
         uninstall = install(harness.dispatch)
+        unstop = moto_stop.install()  # teardown stops executions a test just started
         try:
             yield harness
         finally:
@@ -384,4 +386,5 @@ def moto_sfn(retry_wait_factor: float = RETRY_WAIT_FACTOR) -> Iterator[SfnHarnes
                 # let it finish while the mock is up, or its call leaks out of the mock.
                 harness.wait_idle()
             finally:
+                unstop()
                 uninstall()

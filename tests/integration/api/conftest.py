@@ -30,7 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 
 from flow_manager import aws
 from flow_manager.catalog import SAMPLE_KINDS, sample_catalog
-from flow_manager_local import moto_dynamodb, moto_history, moto_versions
+from flow_manager_local import moto_dynamodb, moto_history, moto_stop, moto_versions
 from flow_manager_local.moto_lambda import MOTO_CONFIG, install, scaled_retry_waits
 from tests.support.sfn import (
     FAKE_ENV,
@@ -269,6 +269,7 @@ def moto_with_handlers() -> Iterator[SfnHarness]:
     ):
         harness = SfnHarness(aws.client("stepfunctions", REGION))
         uninstall = install(harness.dispatch)
+        unstop = moto_stop.install()  # teardown stops executions a test just started
         try:
             yield harness
         finally:
@@ -276,6 +277,7 @@ def moto_with_handlers() -> Iterator[SfnHarness]:
                 harness.stop_running()  # none may invoke through the next test's dispatcher
                 harness.wait_idle()  # a held or timed-out handler must return inside the mock
             finally:
+                unstop()
                 uninstall()
 
 
