@@ -100,6 +100,20 @@ def test_stopping_a_running_execution_aborts_it(
     assert wait_for_end(api, execution_id)["status"] == "aborted"
 
 
+def test_stopping_an_execution_as_soon_as_it_is_started_aborts_it(
+    api: ApiClient, create_flow: Callable[..., str]
+) -> None:
+    # Given an execution just started, whose interpreter may not have begun it yet
+    flow_id = create_flow([task("nap", "fetch_data", sleep_seconds=20)])
+    execution_id = start(api, flow_id)
+    # When it is stopped at once
+    response = api.delete(f"/executions/{execution_id}")
+    # Then the stop is answered and the execution ends aborted, without waiting for its
+    # task (tests/integration/test_moto_stop.py holds the stop before the first state)
+    assert response.status == 200, response.error_line()
+    assert wait_for_end(api, execution_id)["status"] == "aborted"
+
+
 def test_stopping_a_finished_execution_answers_409(
     api: ApiClient, create_flow: Callable[..., str]
 ) -> None:
