@@ -18,7 +18,7 @@ import pytest
 
 from flow_manager.model import Flow
 from flow_manager.reports import ExecutionSummary, build_report
-from flow_manager.results_store import INLINE_DATA_BYTES
+from flow_manager.results_store import INLINE_DATA_BYTES, MAX_INLINE_DATA_BYTES
 from flow_manager.tasks import RESULTS_BUCKET_ENV, TaskInput, task_handler
 from flow_manager.translator import compile_flow
 from tests.support.sfn import REGION, SfnHarness, catalog_for
@@ -199,6 +199,31 @@ def test_a_small_result_stays_whole_in_the_state(sfn: SfnHarness, results_bucket
     assert listed.get("KeyCount", 0) == 0
 
 
+@task_handler
+def three_kib(task: TaskInput) -> dict[str, Any]:
+    """3 KiB: over the least inline size, under a small flow's."""
+    if task.results:
+        assert task.results["t000"].data["blob"] == "k" * 3072  # read from the state
+    return {"blob": "k" * 3072}
+
+
+def test_a_small_flows_kib_sized_results_stay_in_the_state(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given a two-task flow whose tasks return 3 KiB each
+    sfn.register("three_kib", three_kib)
+    flow = linear(2, kind="three_kib")
+    # When it runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, {})
+    # Then both results are in the state as returned, and nothing was stored
+    assert (run.status, run.error) == ("SUCCEEDED", None)
+    assert [run.output["results"][t]["data"] for t in ("t000", "t001")] == [
+        {"blob": "k" * 3072}
+    ] * 2
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
+    assert listed.get("KeyCount", 0) == 0
+
+
 def test_a_task_the_state_limit_stopped_is_reported_failed_not_running(sfn: SfnHarness) -> None:
     # Given a task (no SDK, no bucket) whose answer fits a task's output but, added to
     # the context, not the state
@@ -231,7 +256,8 @@ RECORDS = [{"id": f"r{i:02d}", "pad": "p" * 40} for i in range(40)]  # ~2.5 KiB
 def records(count: int) -> Any:
     @task_handler
     def producer(task: TaskInput) -> dict[str, Any]:
-        return {"records": RECORDS * count, "blob": "x" * 400, "n": 40 * count}
+        # The blob alone is over any flow's inline size: the data is never kept whole.
+        return {"records": RECORDS * count, "blob": "x" * MAX_INLINE_DATA_BYTES, "n": 40 * count}
 
     return producer
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from flow_manager.model import Flow
+from flow_manager.results_store import MAX_INLINE_DATA_BYTES
 from flow_manager.translator import compile_flow
 from tests.support.sfn import ExecutionRun, SfnHarness, catalog_for
 
@@ -305,7 +306,12 @@ def test_each_task_receives_flow_execution_task_parameters_context_and_results(
     # When it runs
     result = run(sfn, flow, version=7)
     # Then each handler got the task contract's event, results so far included
-    common = {"flow_id": "pipeline", "flow_version": 7, "execution_id": result.name}
+    common = {
+        "flow_id": "pipeline",
+        "flow_version": 7,
+        "execution_id": result.name,
+        "inline_bytes": MAX_INLINE_DATA_BYTES,  # a two-task flow's share of the state
+    }
     assert [(i.function_name, i.event) for i in result.task_events] == [
         (
             "task1",

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flow_manager.model import MAX_TASKS
 from flow_manager.results_store import (
     FOR_EACH_INLINE_BYTES,
     INLINE_DATA_BYTES,
+    MAX_INLINE_DATA_BYTES,
+    RESULTS_BUDGET_BYTES,
     Reference,
+    inline_data_bytes,
     pick,
     references,
     result_key,
@@ -25,6 +29,32 @@ def test_data_within_the_inline_threshold_stays_whole() -> None:
     # When its skeleton is made
     # Then there is none: the data stays in the state as it is
     assert skeleton(data, BUCKET, KEY) is None
+
+
+def test_data_within_a_flows_larger_inline_size_stays_whole() -> None:
+    # Given data of 1 KiB, over the least inline size
+    data = {"text": "a" * 1000}
+    # When its skeleton is made with a small flow's inline size, and with the least
+    # Then the first keeps it whole, the second offloads it
+    assert skeleton(data, BUCKET, KEY, inline_bytes=inline_data_bytes(3)) is None
+    assert skeleton(data, BUCKET, KEY) is not None
+
+
+def test_an_inline_size_beyond_what_any_flow_keeps_is_bounded() -> None:
+    # Given data larger than any flow keeps whole / When an event asks for more
+    data = {"text": "a" * MAX_INLINE_DATA_BYTES}
+    # Then it is offloaded all the same
+    assert skeleton(data, BUCKET, KEY, inline_bytes=10 * MAX_INLINE_DATA_BYTES) is not None
+
+
+def test_no_flows_inline_results_can_outgrow_the_largest_flows() -> None:
+    # Given every flow size / Then its tasks together keep at most the results' budget
+    # inline, which the largest flow keeps at the least inline size
+    assert inline_data_bytes(MAX_TASKS) == INLINE_DATA_BYTES
+    assert RESULTS_BUDGET_BYTES == MAX_TASKS * INLINE_DATA_BYTES
+    for count in range(1, MAX_TASKS + 1):
+        assert count * inline_data_bytes(count) <= RESULTS_BUDGET_BYTES
+    assert inline_data_bytes(1) == MAX_INLINE_DATA_BYTES
 
 
 def test_large_data_keeps_its_small_values_and_refers_to_the_large_ones() -> None:

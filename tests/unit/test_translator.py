@@ -12,7 +12,8 @@ import pytest
 
 from flow_manager.catalog import placeholder_catalog, sam_catalog
 from flow_manager.errors import InvalidFlow
-from flow_manager.model import Flow, FlowDocument
+from flow_manager.model import MAX_TASKS, Flow, FlowDocument
+from flow_manager.results_store import MAX_INLINE_DATA_BYTES, RESULTS_BUDGET_BYTES
 from flow_manager.translator import (
     LAMBDA_TRANSIENT_ERRORS,
     compile_flow,
@@ -162,7 +163,41 @@ def test_task_receives_the_documented_event() -> None:
         "parameters": {"fail": True},
         "context.$": "$.context",
         "results.$": "$.results",
+        "inline_bytes": MAX_INLINE_DATA_BYTES,  # a small flow's share of the state
     }
+
+
+def test_a_flow_of_the_most_tasks_keeps_the_least_data_inline() -> None:
+    # Given flows of 100 and of MAX_TASKS tasks
+    def chain(count: int) -> Flow:
+        return flow_of(
+            {
+                "flow": {
+                    "id": f"chain{count}",
+                    "name": "chain",
+                    "start_task": "t0",
+                    "tasks": [{"name": f"t{i}", "function": "fetch_data"} for i in range(count)],
+                    "conditions": [
+                        {
+                            "name": f"c{i}",
+                            "source_task": f"t{i}",
+                            "outcome": "success",
+                            "target_task_success": f"t{i + 1}",
+                            "target_task_failure": "end",
+                        }
+                        for i in range(count - 1)
+                    ],
+                }
+            }
+        )
+
+    # When they are compiled
+    hundred = states_of(chain(100))["t0"]["Parameters"]["Payload"]
+    most = states_of(chain(MAX_TASKS))["t0"]["Parameters"]["Payload"]
+    # Then the first shares the results' budget among its tasks; the second keeps the
+    # SDK's default (its tasks' results fill the state as a 256-byte threshold always did)
+    assert hundred["inline_bytes"] == RESULTS_BUDGET_BYTES // 100
+    assert "inline_bytes" not in most
 
 
 @pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.stem)

@@ -57,7 +57,7 @@ from flow_manager.reports import (
     build_report,
     iso,
 )
-from flow_manager.results_store import MAX_SKELETON_BYTES, json_size
+from flow_manager.results_store import MAX_INLINE_DATA_BYTES, MAX_SKELETON_BYTES, json_size
 from flow_manager.store import ExecutionRecord, FlowHead, FlowVersion, Item
 from flow_manager.validation import check_context, check_demo
 
@@ -72,9 +72,10 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 1.0
 REPORT_RESERVE_SECONDS = ATTEMPT_WORST_SECONDS + 2  # after the wait: the report's calls
-# The first task's result, as the task SDK bounds it: data at most MAX_SKELETON_BYTES
-# in the state (larger goes to the ResultsBucket), plus a status and an error message.
-FIRST_RESULT_RESERVE_BYTES = MAX_SKELETON_BYTES + 1024
+# The first task's result, as the task SDK bounds it: data at most MAX_INLINE_DATA_BYTES
+# whole or MAX_SKELETON_BYTES as a skeleton in the state (larger goes to the
+# ResultsBucket), plus a status and an error message.
+FIRST_RESULT_RESERVE_BYTES = max(MAX_INLINE_DATA_BYTES, MAX_SKELETON_BYTES) + 1024
 # A context this small fits whatever the first task's parameters (which are read only
 # for a larger one: one DynamoDB read that most starts do not need).
 QUICK_CONTEXT_BYTES = 16 * 1024

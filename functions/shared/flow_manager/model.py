@@ -372,6 +372,9 @@ class TaskEvent(BaseModel):
     # JSON pointers into this task's data that a later for_each iterates: kept in the
     # state rather than offloaded (results_store.skeleton).
     keep_inline: list[str] = Field(default_factory=list)
+    # The largest data kept whole in the state (results_store.inline_data_bytes of the
+    # flow's size); absent, the least any flow keeps.
+    inline_bytes: int | None = None
 
 
 class TaskResult(BaseModel):

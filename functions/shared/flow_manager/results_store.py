@@ -6,7 +6,9 @@ Step Functions carries at most 256 KiB of state, and every task's result stays i
 only while it is small, and otherwise stores the whole `data` as one S3 object and puts
 a *skeleton* in the state:
 
-- `data` of at most INLINE_DATA_BYTES (serialised) stays as it is;
+- `data` of at most the flow's inline size (serialised; `inline_data_bytes`: 4 KiB for
+  a flow of up to 31 tasks, down to INLINE_DATA_BYTES, 256 bytes, for one of 500) stays
+  as it is;
 - otherwise, when `data` is an object, its scalars and short values (each at most
   INLINE_VALUE_BYTES) stay, so conditions can still test them, and every other value is
   replaced by a reference; a skeleton larger than MAX_SKELETON_BYTES (many keys) and a
@@ -31,7 +33,14 @@ results.
 Why 256 bytes: a 500-task flow (the largest accepted) keeps 500 entries in `$.results`.
 An offloaded entry is about 300 bytes (reference, status, error: null, the task's name),
 so 500 tasks hold ~150 KiB and still leave the context ~100 KiB; a larger inline
-threshold would not (500 x 1 KiB is 500 KiB). boto3 is imported on first use only.
+threshold would not (500 x 1 KiB is 500 KiB). A smaller flow has the same budget for
+fewer entries: its inline size is RESULTS_BUDGET_BYTES (500 x 256) shared by its tasks,
+at most MAX_INLINE_DATA_BYTES, so no flow's results can take more of the state than a
+500-task flow's. The translator names the size in each task's event (`inline_bytes`);
+a for_each's item tasks keep 256 bytes, since a Map's results add up per item. Most
+results then stay in the state: the sample's three (0.3-1.6 KiB) made 8 of an
+execution's 18 calls to AWS (puts, the next tasks' reads, the report's). boto3 is
+imported on first use only.
 """
 
 from __future__ import annotations
@@ -46,7 +55,9 @@ from urllib.parse import quote, unquote
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-INLINE_DATA_BYTES = 256
+INLINE_DATA_BYTES = 256  # the least a flow keeps inline: one of model.MAX_TASKS tasks
+MAX_INLINE_DATA_BYTES = 4 * 1024  # the most: a flow of up to 31 tasks
+RESULTS_BUDGET_BYTES = 500 * INLINE_DATA_BYTES  # model.MAX_TASKS tasks at the least
 INLINE_VALUE_BYTES = 64
 MAX_SKELETON_BYTES = 1024
 FOR_EACH_INLINE_BYTES = 32 * 1024  # per task result, all kept values together
@@ -121,11 +132,25 @@ def references(data: Any, bucket: str | None, prefix: str) -> list[tuple[str | N
     return found
 
 
-def skeleton(data: Any, bucket: str, key: str, keep: Collection[str] = ()) -> Any | None:
+def inline_data_bytes(task_count: int) -> int:
+    """How large a task's data a flow of `task_count` tasks keeps whole in the state."""
+    share = RESULTS_BUDGET_BYTES // max(1, task_count)
+    return max(INLINE_DATA_BYTES, min(MAX_INLINE_DATA_BYTES, share))
+
+
+def skeleton(
+    data: Any,
+    bucket: str,
+    key: str,
+    keep: Collection[str] = (),
+    inline_bytes: int = INLINE_DATA_BYTES,
+) -> Any | None:
     """What the state keeps of `data` stored at `key`, or None when `data` is small
-    enough to stay whole. `keep`: JSON pointers of values a later for_each iterates."""
+    enough to stay whole (at most `inline_bytes`, bounded to what any flow may keep).
+    `keep`: JSON pointers of values a later for_each iterates."""
     size = json_size(data)
-    if size <= INLINE_DATA_BYTES or ("" in keep and size <= FOR_EACH_INLINE_BYTES):
+    limit = max(INLINE_DATA_BYTES, min(MAX_INLINE_DATA_BYTES, inline_bytes))
+    if size <= limit or ("" in keep and size <= FOR_EACH_INLINE_BYTES):
         return None
     whole = Reference(bucket, key, "", size).as_json()
     if not isinstance(data, Mapping):

@@ -320,10 +320,13 @@ def _offload(
 ) -> TaskResult:
     """Keep large data out of the state: store it, answer its skeleton (results_store).
     A for_each item (`index` in its event) gets its own key: items run at once."""
-    from flow_manager.results_store import result_key, skeleton
+    from flow_manager.results_store import INLINE_DATA_BYTES, result_key, skeleton
 
     key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count, index)
-    kept = skeleton(result.data, store.bucket, key, event.keep_inline)
+    inline_bytes = event.inline_bytes if index is None else None  # an item's add up
+    kept = skeleton(
+        result.data, store.bucket, key, event.keep_inline, inline_bytes or INLINE_DATA_BYTES
+    )
     if kept is None:
         return result
     store.put(key, result.data)

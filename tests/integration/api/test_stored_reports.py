@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from flow_manager import aws, stored_reports
+from flow_manager.results_store import INLINE_DATA_BYTES
 from flow_manager.store import EXEC_SK, REPORT_SK, exec_pk
 from tests.integration.api.conftest import Api
 from tests.integration.api.samples import chain
@@ -166,8 +167,10 @@ def test_deleting_the_flow_deletes_its_executions_stored_reports(api: Api) -> No
 def test_offloaded_values_of_a_stored_report_are_not_read_again_and_links_are_fresh(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a finished execution whose task data went to the ResultsBucket, one value
-    # read back into the report and one too large for it (a link)
+    # Given a finished execution whose task data went to the ResultsBucket (every flow
+    # keeping the least inline), one value read back into the report and one too large
+    # for it (a link)
+    monkeypatch.setattr("flow_manager.results_store.MAX_INLINE_DATA_BYTES", INLINE_DATA_BYTES)
     monkeypatch.setattr("flow_manager.reports.REPORT_INLINE_BYTES", 300)
     records = [{"id": i, "value": "x" * 40} for i in range(20)]
     big = [{"id": i, "value": "y" * 40} for i in range(2)]

@@ -36,6 +36,7 @@ from typing import Any
 from flow_manager.catalog import Catalog
 from flow_manager.errors import InvalidFlow, Problem
 from flow_manager.model import MAX_DEFINITION_BYTES, Flow
+from flow_manager.results_store import inline_data_bytes
 from flow_manager.translator.common import (
     CANNOT_RESUME_STATE,
     FLOW_FAILED,
@@ -139,7 +140,14 @@ def _translate(
     if resolved_id is None:
         raise ValueError("a flow without an id needs flow_id")
     names = Names(flow)
-    context = Context(catalog, resolved_id, version, names, iterated_values(flow))
+    context = Context(
+        catalog,
+        resolved_id,
+        version,
+        names,
+        iterated_values(flow),
+        inline_data_bytes(sum(1 for _ in flow.all_tasks())),
+    )
     start, set_up, resume = (names.fresh(n) for n in (START_STATE, SET_UP_STATE, RESUME_STATE))
     cannot_resume = names.fresh(CANNOT_RESUME_STATE)
     graph = GraphUnit(flow, None, context)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flow_manager import expressions
 from flow_manager.catalog import Catalog
 from flow_manager.model import END, FAIL, SUCCEED, Branch, Condition, Flow, Task
-from flow_manager.results_store import pointer_to
+from flow_manager.results_store import INLINE_DATA_BYTES, pointer_to
 from flow_manager.translator.common import (
     FLOW_FAILED,
     SUCCEED_STATE,
@@ -53,6 +53,8 @@ class Context:
     names: Names
     # task → JSON pointers into its data that a later for_each iterates (results_store)
     keep_inline: dict[str, list[str]] = field(default_factory=dict)
+    # the largest data a task keeps whole in the state (results_store.inline_data_bytes)
+    inline_bytes: int = INLINE_DATA_BYTES
 
 
 def iterated_values(flow: Flow) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flow_manager import expressions
 from flow_manager.model import APPROVAL_KIND, DEFAULT_APPROVAL_TIMEOUT_SECONDS, Condition, Task
+from flow_manager.results_store import INLINE_DATA_BYTES
 from flow_manager.translator.common import LAMBDA_TRANSIENT_ERRORS, State, result_path
 from flow_manager.translator.graph import GraphUnit, targets
 
@@ -63,9 +64,13 @@ def invoke(unit: GraphUnit, task: Task) -> State:
     if approval:
         timeout = task.timeout_seconds or DEFAULT_APPROVAL_TIMEOUT_SECONDS
         payload |= {"task_token.$": "$$.Task.Token", "timeout_seconds": timeout}
-    elif task.name in unit.context.keep_inline:
-        # A later for_each iterates this data: the SDK keeps it in the state (§4.7).
-        payload["keep_inline"] = unit.context.keep_inline[task.name]
+    else:
+        if unit.context.inline_bytes != INLINE_DATA_BYTES:
+            # The flow's share of the state a task's data may take whole (§4.7).
+            payload["inline_bytes"] = unit.context.inline_bytes
+        if task.name in unit.context.keep_inline:
+            # A later for_each iterates this data: the SDK keeps it in the state (§4.7).
+            payload["keep_inline"] = unit.context.keep_inline[task.name]
     state: State = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke" + (".waitForTaskToken" if approval else ""),
