@@ -107,6 +107,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/local_stack.py
 	$(BIN)/python benchmarks/large_flows.py --sizes 300
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/throughput.py --rate 20
 	$(BIN)/python benchmarks/throughput.py --soak 1000
 
 clean:

@@ -20,6 +20,13 @@ it reports a final status, then starts the next, until N have ended. Prints:
   several processes (a forked worker's, with its template) once in all, and the RSS
   summed over the processes, which counts it in each.
 
+`--rate R` makes the load open: an execution starts every 1/R s, each from a client of
+its own, whether or not the earlier ones have ended, as a service's users arrive. With
+closed-loop clients (the default) the stack is always saturated, whatever its speed:
+each client's next start waits for its last execution, so by Little's law a start's
+latency is about its share of a client's cycle (C / throughput). At a rate the stack
+sustains, the figures say what a start costs under that traffic.
+
 `--soak M` runs M executions in rounds of 100 and prints the memory after each round.
 `--profile DIR` records the serve process (and its children) with py-spy into DIR
 while the load runs (py-spy must be installed: `pip install py-spy`). `--warm W` runs W
@@ -195,6 +202,33 @@ def run_load(
     return results
 
 
+def run_open_load(
+    api: ApiClient, flow_id: str, executions: int, rate: float, poll: float = POLL_SECONDS
+) -> Results:
+    """`executions` runs started `rate` per second on schedule, each on its own thread."""
+    results = Results()
+
+    def client() -> None:
+        try:
+            one_execution(api, flow_id, results, poll)
+        except ApiUnavailable as exc:
+            with results.lock:
+                results.failed.append(f"unavailable: {exc}")
+
+    threads: list[threading.Thread] = []
+    begin = time.monotonic()
+    for index in range(executions):
+        delay = begin + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        thread = threading.Thread(target=client, daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(EXECUTION_DEADLINE_SECONDS)
+    return results
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile (0 for no values)."""
     if not values:
@@ -212,14 +246,15 @@ def _mb(size: int) -> str:
     return f"{size / 1_000_000:.0f} MB"
 
 
-def report(results: Results, executions: int, clients: int, poll: float) -> None:
+def report(results: Results, executions: int, load: str, poll: float) -> None:
+    """`load`: who sent it ("20 clients", "starts at 20/s")."""
     ended = len(results.end_to_end)
     span = results.last_end - results.first_start if ended else 0.0
     rate = ended / span if span > 0 else 0.0
     starts = results.start_latencies
     print(
         f"throughput: {ended}/{executions} executions ended in {span:.1f} s from "
-        f"{clients} clients: {rate:.1f} executions/s"
+        f"{load}: {rate:.1f} executions/s"
     )
     print(
         f"start latency: p50 {_ms(percentile(starts, 0.5))}, p95 {_ms(percentile(starts, 0.95))}, "
@@ -263,12 +298,46 @@ def _profile(pid: int, directory: Path, seconds: int) -> subprocess.Popen[bytes]
     )
 
 
+def measure(api: ApiClient, flow_id: str, pid: int, args: argparse.Namespace) -> None:
+    """The load the arguments describe, with the stack's CPU and memory around it."""
+    profiler = None
+    if args.profile:
+        profiler = _profile(pid, args.profile, max(5, args.executions // 10))
+        time.sleep(1.0)  # py-spy attaches
+    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    if args.rate:
+        results = run_open_load(api, flow_id, args.executions, args.rate, args.poll)
+        load = f"starts at {args.rate:g}/s"
+    else:
+        results = run_load(api, flow_id, args.executions, args.clients, args.poll)
+        load = f"{args.clients} clients"
+    cpu_after = cpu_seconds(pid)
+    by_kind = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+    cpu = sum(by_kind.values())
+    wall = time.monotonic() - wall_before
+    if profiler is not None:
+        profiler.wait(timeout=EXECUTION_DEADLINE_SECONDS)
+    report(results, args.executions, load, args.poll)
+    cores = f"{cpu / wall:.2f} cores of {os.cpu_count()}"
+    per = cpu / max(1, len(results.end_to_end)) * 1000
+    print(f"stack CPU: {cpu:.1f} s in {wall:.1f} s ({cores}), {per:.0f} ms per execution")
+    shares = ", ".join(
+        f"{kind} {100 * used / max(cpu, 1e-9):.0f}%"
+        for kind, used in sorted(by_kind.items(), key=lambda kv: -kv[1])
+    )
+    print(f"  by process: {shares}")
+    print(f"stack memory after: {memory(pid)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--executions", type=int, default=200, help="executions (200)")
     parser.add_argument("-c", "--clients", type=int, default=20, help="concurrent clients (20)")
     parser.add_argument(
         "--poll", type=float, default=POLL_SECONDS, help="seconds between GETs (0.05)"
+    )
+    parser.add_argument(
+        "--rate", type=float, metavar="R", help="open load: R starts per second, not C clients"
     )
     parser.add_argument("--soak", type=int, metavar="M", help="M executions, memory every 100")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the load into DIR")
@@ -301,28 +370,7 @@ def main() -> int:
                         flush=True,
                     )
                 return 0
-            profiler = None
-            if args.profile:
-                profiler = _profile(pid, args.profile, max(5, args.executions // 10))
-                time.sleep(1.0)  # py-spy attaches
-            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
-            results = run_load(api, flow_id, args.executions, args.clients, args.poll)
-            cpu_after = cpu_seconds(pid)
-            by_kind = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
-            cpu = sum(by_kind.values())
-            wall = time.monotonic() - wall_before
-            if profiler is not None:
-                profiler.wait(timeout=EXECUTION_DEADLINE_SECONDS)
-            report(results, args.executions, args.clients, args.poll)
-            cores = f"{cpu / wall:.2f} cores of {os.cpu_count()}"
-            per = cpu / max(1, len(results.end_to_end)) * 1000
-            print(f"stack CPU: {cpu:.1f} s in {wall:.1f} s ({cores}), {per:.0f} ms per execution")
-            shares = ", ".join(
-                f"{kind} {100 * used / max(cpu, 1e-9):.0f}%"
-                for kind, used in sorted(by_kind.items(), key=lambda kv: -kv[1])
-            )
-            print(f"  by process: {shares}")
-            print(f"stack memory after: {memory(pid)}")
+            measure(api, flow_id, pid, args)
         finally:
             if stack is not None:
                 stack.interrupt()
