@@ -16,7 +16,7 @@ from unittest import mock
 import boto3
 import pytest
 
-from flow_manager.model import Flow
+from flow_manager.model import MAX_PAYLOAD_BYTES, Flow
 from flow_manager.reports import ExecutionSummary, build_report
 from flow_manager.results_store import INLINE_DATA_BYTES, MAX_INLINE_DATA_BYTES
 from flow_manager.tasks import RESULTS_BUCKET_ENV, TaskInput, task_handler
@@ -203,7 +203,9 @@ def test_a_small_result_stays_whole_in_the_state(sfn: SfnHarness, results_bucket
 def three_kib(task: TaskInput) -> dict[str, Any]:
     """3 KiB: over the least inline size, under a small flow's."""
     if task.results:
-        assert task.results["t000"].data["blob"] == "k" * 3072  # read from the state
+        first = task.results["t000"].data
+        assert isinstance(first, dict)
+        assert first["blob"] == "k" * 3072  # read from the state
     return {"blob": "k" * 3072}
 
 
@@ -222,6 +224,24 @@ def test_a_small_flows_kib_sized_results_stay_in_the_state(
     ] * 2
     listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_a_nearly_full_state_keeps_a_small_flows_kib_result_as_a_skeleton(
+    sfn: SfnHarness, results_bucket: str
+) -> None:
+    # Given a one-task flow (4 KiB inline) whose context leaves less than that in the
+    # state, and a task returning 3 KiB
+    sfn.register("three_kib", three_kib)
+    flow = linear(1, kind="three_kib")
+    context = {"pad": "c" * (MAX_PAYLOAD_BYTES - 3200)}
+    # When it runs
+    run = sfn.run(compile_flow(flow, catalog_for(flow)).json, context)
+    # Then the task succeeds: its data went to the bucket, as any flow's would, rather
+    # than failing for a state too large
+    assert (run.status, run.error) == ("SUCCEEDED", None)
+    result = run.output["results"]["t000"]
+    assert result["status"] == "success"
+    assert result["data"]["blob"]["$ref"].endswith("/t000/0.json#/blob")
 
 
 def test_a_task_the_state_limit_stopped_is_reported_failed_not_running(sfn: SfnHarness) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from flow_manager.catalog import placeholder_catalog, sam_catalog
 from flow_manager.errors import InvalidFlow
-from flow_manager.model import MAX_TASKS, Flow, FlowDocument
+from flow_manager.model import MAX_BRANCHES, MAX_TASKS, Flow, FlowDocument
 from flow_manager.results_store import MAX_INLINE_DATA_BYTES, RESULTS_BUDGET_BYTES
 from flow_manager.translator import (
     LAMBDA_TRANSIENT_ERRORS,
@@ -165,6 +165,46 @@ def test_task_receives_the_documented_event() -> None:
         "results.$": "$.results",
         "inline_bytes": MAX_INLINE_DATA_BYTES,  # a small flow's share of the state
     }
+
+
+def test_a_parallels_branches_each_count_the_results_they_hand_back() -> None:
+    # Given a task, then a parallel task of MAX_BRANCHES branches of one task each
+    branches = [
+        {
+            "name": f"b{i}",
+            "start_task": f"t{i}",
+            "tasks": [{"name": f"t{i}", "function": "fetch_data"}],
+        }
+        for i in range(MAX_BRANCHES)
+    ]
+    flow = flow_of(
+        {
+            "flow": {
+                "id": "fan",
+                "name": "fan",
+                "start_task": "first",
+                "tasks": [
+                    {"name": "first", "function": "fetch_data"},
+                    {"name": "all", "type": "parallel", "branches": branches},
+                ],
+                "conditions": [
+                    {
+                        "name": "then",
+                        "source_task": "first",
+                        "outcome": "success",
+                        "target_task_success": "all",
+                        "target_task_failure": "end",
+                    }
+                ],
+            }
+        }
+    )
+    # When it is compiled
+    payload = states_of(flow)["first"]["Parameters"]["Payload"]
+    # Then its tasks count once per branch: the Parallel state's output holds each
+    # branch's copy of the results before they are merged
+    tasks = 2 + MAX_BRANCHES
+    assert payload["inline_bytes"] == RESULTS_BUDGET_BYTES // (tasks * MAX_BRANCHES)
 
 
 def test_a_flow_of_the_most_tasks_keeps_the_least_data_inline() -> None:

@@ -97,6 +97,7 @@ def context_room(
         "parameters": parameters or {},
         "context": 0,
         "results": {},
+        "inline_bytes": MAX_INLINE_DATA_BYTES,  # as the translator may name it
     }
     state = {"context": 0, "results": {task: {"status": "failure", "data": 0, "error": 0}}}
     around = max(json_size(payload), json_size(state) + FIRST_RESULT_RESERVE_BYTES) - 1

@@ -32,7 +32,8 @@ raise, fail a number of attempts, or sleep (see functions/tasks/README.md), on a
 whose template enables them (DEMO_SWITCHES=enabled; otherwise a switch is a failure).
 
 Large results go to the ResultsBucket (env RESULTS_BUCKET, see results_store.py): a
-`data` larger than 256 bytes is stored there and the state keeps a skeleton whose large
+`data` larger than the event's `inline_bytes` (the flow's share of the state: 256 bytes
+to 4 KiB) is stored there and the state keeps a skeleton whose large
 values are references `{"$ref": "s3://...", "bytes": N}`; small values stay, so
 conditions can test them. `task.results` resolves references when a handler reads a
 result, so handlers never see them. A result that would still not fit in the
@@ -228,10 +229,12 @@ def task_handler(function: TaskFunction) -> LambdaHandler:
                 extra={**fields, "duration_ms": _since(started)},
             )
             raise
+        around = _size(task_event.context) + _size(task_event.results)
         if store is not None:
             index = event.get("index") if isinstance(event, dict) else None
-            result = _offload(result, task_event, store, index if isinstance(index, int) else None)
-        result = _within_payload_limit(result, task_event)
+            item = index if isinstance(index, int) else None
+            result = _offload(result, task_event, store, item, around)
+        result = _within_payload_limit(result, task_event, around)
         logger.info(
             "task finished: %s",
             result.status,
@@ -316,17 +319,21 @@ def _results_store() -> ResultsStore | None:
 
 
 def _offload(
-    result: TaskResult, event: TaskEvent, store: ResultsStore, index: int | None
+    result: TaskResult, event: TaskEvent, store: ResultsStore, index: int | None, around: int
 ) -> TaskResult:
     """Keep large data out of the state: store it, answer its skeleton (results_store).
-    A for_each item (`index` in its event) gets its own key: items run at once."""
+    A for_each item (`index` in its event) gets its own key: items run at once.
+    `around`: the bytes of the context and the results the state already holds."""
     from flow_manager.results_store import INLINE_DATA_BYTES, result_key, skeleton
 
     key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count, index)
-    inline_bytes = event.inline_bytes if index is None else None  # an item's add up
-    kept = skeleton(
-        result.data, store.bucket, key, event.keep_inline, inline_bytes or INLINE_DATA_BYTES
-    )
+    # An item's data keeps the least: the items' results add up in the Map's output.
+    inline_bytes = (event.inline_bytes if index is None else None) or INLINE_DATA_BYTES
+    if around + inline_bytes + _STATE_OVERHEAD_BYTES > MAX_PAYLOAD_BYTES:
+        # A state nearly full keeps as little as any flow: a skeleton fits where the
+        # whole data would fail the task.
+        inline_bytes = INLINE_DATA_BYTES
+    kept = skeleton(result.data, store.bucket, key, event.keep_inline, inline_bytes)
     if kept is None:
         return result
     store.put(key, result.data)
@@ -392,9 +399,10 @@ def _answer(result: TaskResult) -> dict[str, Any]:
     return {"status": result.status, "data": result.data, "error": result.error}
 
 
-def _within_payload_limit(result: TaskResult, event: TaskEvent) -> TaskResult:
-    """A result that cannot fit in the execution's state becomes a failure that says so."""
-    size = _size(result.data) + _size(event.context) + _size(event.results)
+def _within_payload_limit(result: TaskResult, event: TaskEvent, around: int) -> TaskResult:
+    """A result that cannot fit in the execution's state becomes a failure that says so.
+    `around`: the bytes of the context and the results the state already holds."""
+    size = _size(result.data) + around
     if size + _STATE_OVERHEAD_BYTES <= MAX_PAYLOAD_BYTES:
         return result
     return TaskResult(

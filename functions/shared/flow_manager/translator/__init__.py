@@ -53,7 +53,13 @@ from flow_manager.translator.common import (
     failed_state_name,
     result_path,
 )
-from flow_manager.translator.graph import Context, GraphUnit, Names, iterated_values
+from flow_manager.translator.graph import (
+    Context,
+    GraphUnit,
+    Names,
+    iterated_values,
+    results_copies,
+)
 
 __all__ = [
     "CANNOT_RESUME_STATE",
@@ -146,7 +152,8 @@ def _translate(
         version,
         names,
         iterated_values(flow),
-        inline_data_bytes(sum(1 for _ in flow.all_tasks())),
+        # A parallel's output holds its branches' copies of the results: each counts.
+        inline_data_bytes(sum(1 for _ in flow.all_tasks()) * results_copies(flow)),
     )
     start, set_up, resume = (names.fresh(n) for n in (START_STATE, SET_UP_STATE, RESUME_STATE))
     cannot_resume = names.fresh(CANNOT_RESUME_STATE)

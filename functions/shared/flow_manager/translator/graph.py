@@ -73,6 +73,18 @@ def iterated_values(flow: Flow) -> dict[str, list[str]]:
     return {name: sorted(pointers) for name, pointers in found.items()}
 
 
+def results_copies(graph: Flow | Branch) -> int:
+    """How many copies of the results one state may hold: each branch of a parallel task
+    hands all of them back (its OutputPath is `$.results`), and the Parallel state's
+    output holds every branch's before they are merged."""
+    most = 1
+    for task in graph.tasks:
+        if task.branches:
+            inner = max(results_copies(branch) for branch in task.branches)
+            most = max(most, len(task.branches) * inner)
+    return most
+
+
 # ---- a graph: the flow, or a branch -------------------------------------------------------
 
 
