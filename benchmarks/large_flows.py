@@ -86,12 +86,12 @@ def one_size(api: ApiClient, size: int, kind: str) -> None:
     run_took = time.perf_counter() - started
     # The GET that first saw the end built the report from the history (and stored it);
     # the next ones read the stored report (flow_manager/stored_reports.py).
-    took = []
+    reads: list[float] = []
     for _ in range(STORED_READS):
         asked = time.perf_counter()
         report = api.get(f"/executions/{execution_id}")
-        took.append(time.perf_counter() - asked)
-    get_took = statistics.median(took)
+        reads.append(time.perf_counter() - asked)
+    get_took = statistics.median(reads)
     body = report.body if isinstance(report.body, dict) else {}
     size_bytes = len(json.dumps(body).encode())
     if body.get("start_time") and body.get("end_time"):  # the engine's own figure

@@ -140,8 +140,12 @@ def ensure_flow(api: ApiClient) -> str:
     return flow_id
 
 
-def one_execution(api: ApiClient, flow_id: str, results: Results, poll: float) -> None:
-    started = time.perf_counter()
+def one_execution(
+    api: ApiClient, flow_id: str, results: Results, poll: float, due: float | None = None
+) -> None:
+    """`due` (perf_counter): when an open load meant to start it; its latencies count
+    from then, so a start the load sent late is not measured as quick."""
+    started = time.perf_counter() if due is None else due
     with results.lock:
         results.first_start = min(results.first_start, started)
     response = api.post(f"/flows/{flow_id}/executions", {"context": {"batch_id": "bench"}})
@@ -205,27 +209,30 @@ def run_load(
 def run_open_load(
     api: ApiClient, flow_id: str, executions: int, rate: float, poll: float = POLL_SECONDS
 ) -> Results:
-    """`executions` runs started `rate` per second on schedule, each on its own thread."""
+    """`executions` runs started `rate` per second on schedule, each on its own thread;
+    each one's latencies count from when it was due."""
     results = Results()
 
-    def client() -> None:
+    def client(due: float) -> None:
         try:
-            one_execution(api, flow_id, results, poll)
+            one_execution(api, flow_id, results, poll, due)
         except ApiUnavailable as exc:
             with results.lock:
                 results.failed.append(f"unavailable: {exc}")
 
     threads: list[threading.Thread] = []
-    begin = time.monotonic()
+    begin = time.perf_counter()
     for index in range(executions):
-        delay = begin + index / rate - time.monotonic()
+        due = begin + index / rate
+        delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        thread = threading.Thread(target=client, daemon=True)
+        thread = threading.Thread(target=client, args=(due,), daemon=True)
         thread.start()
         threads.append(thread)
+    deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS  # one for all: they overlap
     for thread in threads:
-        thread.join(EXECUTION_DEADLINE_SECONDS)
+        thread.join(max(0.0, deadline - time.monotonic()))
     return results
 
 
@@ -305,7 +312,7 @@ def measure(api: ApiClient, flow_id: str, pid: int, args: argparse.Namespace) ->
         profiler = _profile(pid, args.profile, max(5, args.executions // 10))
         time.sleep(1.0)  # py-spy attaches
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
-    if args.rate:
+    if args.rate is not None:
         results = run_open_load(api, flow_id, args.executions, args.rate, args.poll)
         load = f"starts at {args.rate:g}/s"
     else:
@@ -345,6 +352,8 @@ def main() -> int:
         "--warm", type=int, default=1, metavar="W", help="W executions first, not counted (1)"
     )
     args = parser.parse_args()
+    if args.rate is not None and (args.rate <= 0 or args.soak):
+        parser.error("--rate takes starts per second above 0, and not with --soak")
     with tempfile.TemporaryDirectory(prefix="flow-manager-bench-") as scratch:
         stack: LocalStackProcess | None = None
         try:
