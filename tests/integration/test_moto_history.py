@@ -10,21 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 from flow_manager_local import moto_history
-from tests.support.sfn import LambdaContext, SfnHarness, lambda_arn
+from tests.support.sfn import LambdaContext, SfnHarness, lambda_task
 
 # Task success and failure, Catch, Map, Parallel, Wait, Choice: most kinds of event.
 EVERY_KIND = json.dumps(
     {
         "StartAt": "Work",
         "States": {
-            "Work": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": lambda_arn("work"), "Payload.$": "$"},
-                "ResultSelector": {"value.$": "$.Payload"},
-                "ResultPath": "$.work",
-                "Next": "Fan",
-            },
+            "Work": lambda_task(
+                "work", ResultSelector={"value.$": "$.Payload"}, ResultPath="$.work", Next="Fan"
+            ),
             "Fan": {
                 "Type": "Map",
                 "ItemsPath": "$.items",
@@ -47,15 +42,11 @@ EVERY_KIND = json.dumps(
                 "ResultPath": "$.both",
                 "Next": "Fails",
             },
-            "Fails": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": lambda_arn("broken"), "Payload.$": "$"},
-                "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Decide"}
-                ],
-                "End": True,
-            },
+            "Fails": lambda_task(
+                "broken",
+                Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Decide"}],
+                End=True,
+            ),
             "Decide": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.work.value.n", "NumericEquals": 1, "Next": "Done"}],

@@ -14,21 +14,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 from flow_manager_local import moto_speedups
-from tests.support.sfn import REGION, LambdaContext, SfnHarness, lambda_arn
+from tests.support.sfn import REGION, LambdaContext, SfnHarness, lambda_task
 
 RETRIED = json.dumps(
     {
         "StartAt": "Work",
         "States": {
-            "Work": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": lambda_arn("work"), "Payload.$": "$"},
-                "ResultSelector": {"value.$": "$.Payload"},
-                "ResultPath": "$.result",
-                "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}],
-                "End": True,
-            }
+            "Work": lambda_task(
+                "work",
+                ResultSelector={"value.$": "$.Payload"},
+                ResultPath="$.result",
+                Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+                End=True,
+            )
         },
     }
 )

@@ -14,21 +14,14 @@ from unittest import mock
 from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from tests.support.sfn import LambdaContext, SfnHarness, lambda_arn
+from tests.support.sfn import LambdaContext, SfnHarness, lambda_task
 
 HOLD_SECONDS = 10.0  # only a broken test waits this long
 
 ONE_TASK = json.dumps(
     {
         "StartAt": "Work",
-        "States": {
-            "Work": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": lambda_arn("work"), "Payload.$": "$"},
-                "End": True,
-            }
-        },
+        "States": {"Work": lambda_task("work", End=True)},
     }
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.support.sfn import lambda_arn, moto_sfn
+from tests.support.sfn import lambda_task, moto_sfn
 
 # Waits, then invokes a function: still running when the test that started it ends.
 WAIT_THEN_INVOKE = json.dumps(
@@ -14,12 +14,7 @@ WAIT_THEN_INVOKE = json.dumps(
         "StartAt": "Pause",
         "States": {
             "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Work"},
-            "Work": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": lambda_arn("later"), "Payload.$": "$"},
-                "End": True,
-            },
+            "Work": lambda_task("later", End=True),
         },
     }
 )

@@ -71,6 +71,17 @@ def lambda_arn(function_name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
 
 
+def lambda_task(function_name: str, **fields: Any) -> dict[str, Any]:
+    """An ASL Task state that invokes `function_name` with the state's input, plus
+    `fields` (Next, ResultPath, Catch, ...)."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": lambda_arn(function_name), "Payload.$": "$"},
+        **fields,
+    }
+
+
 def catalog_for(names: Flow | Iterable[str]) -> dict[str, str]:
     """A catalog in which each task kind is a function of the same name."""
     kinds = [t.kind for t in names.tasks] if isinstance(names, Flow) else list(names)
