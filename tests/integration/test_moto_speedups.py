@@ -198,6 +198,29 @@ def test_botocore_parses_a_service_model_once_for_every_loader_of_its_kind() -> 
     assert "StartExecution" in first["operations"]
 
 
+def test_moto_s_loader_and_botocore_s_share_a_model_neither_adds_extras_to() -> None:
+    # Given the models shared, and Step Functions' model, which has no extras
+    from botocore.loaders import create_loader
+    from moto.core.loaders import create_loader as create_moto_loader
+
+    uninstall = moto_speedups.share_service_models()
+    try:
+        # When moto's loader and botocore's both load it, and the endpoints' data
+        models = [
+            loader().load_service_model("stepfunctions", "service-2")
+            for loader in (create_moto_loader, create_loader)
+        ]
+        endpoints = [
+            loader().load_data("endpoints") for loader in (create_moto_loader, create_loader)
+        ]
+    finally:
+        uninstall()
+    # Then each was parsed once, for both
+    assert models[0] is models[1]
+    assert endpoints[0] is endpoints[1]
+    assert "StartExecution" in models[0]["operations"]
+
+
 @pytest.mark.parametrize("moto_first", [True, False])
 def test_moto_s_loader_and_botocore_s_keep_their_own_extras(moto_first: bool) -> None:
     # Given the models shared, and S3's, which botocore's sdk-extras change (Expires is
