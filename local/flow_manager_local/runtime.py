@@ -400,7 +400,8 @@ class _Template:
             self._send({"unforkable": True})
             return False
         gc.freeze()
-        return True
+        # The pool replaces a worker forked before (the API's first) once it is idle.
+        return self._send({"snapshotted": True})
 
     def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> bool:
         """False once the pool has gone (its socket closed): then this process ends."""
@@ -439,7 +440,8 @@ class _Template:
         os.close(out_write)
         os.close(err_write)
         try:
-            self._send({"forked": pid}, [parent_end.fileno(), out_read, err_read])
+            answer = {"forked": pid, "snapshotted": self.snapshotted}
+            self._send(answer, [parent_end.fileno(), out_read, err_read])
         finally:
             parent_end.close()
             os.close(out_read)

@@ -72,6 +72,9 @@ class Worker:
     connection: Connection
     started: float = field(default_factory=time.monotonic)
     invocations: int = 0
+    # False: forked before its template's snapshot (the API's first worker), so it holds
+    # privately what later forks share; the pool replaces it once the snapshot exists.
+    restored: bool = True
 
     @property
     def pid(self) -> int:
@@ -193,6 +196,12 @@ class Spawner:
         zygote = self._zygote
         return None if zygote is None else zygote.pid
 
+    @property
+    def snapshotted(self) -> bool:
+        """The running template has taken its snapshot: a fork now is a restore of it."""
+        zygote = self._zygote
+        return zygote is not None and zygote.alive and zygote.snapshotted
+
     def close(self) -> None:
         """Stop the template (the pool has stopped the workers first)."""
         with self._state:
@@ -233,7 +242,7 @@ class Spawner:
             except TemplateGone:
                 self._drop_template(zygote)
                 continue
-            worker = Worker(forked.process, forked.connection)
+            worker = Worker(forked.process, forked.connection, restored=forked.restored)
             self._register(worker)
             pump(forked.stdout, self.console, self.source)
             pump(forked.stderr, self.console, self.source)

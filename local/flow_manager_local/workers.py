@@ -145,9 +145,11 @@ class FunctionPool:
         self._spawner.close()
 
     def _reap_idle(self) -> None:
-        """Collect idle workers that died and start replacements, and stop those idle
-        for `idle_seconds` beyond `min_workers`, until the pool closes."""
+        """Collect idle workers that died and start replacements, stop those idle for
+        `idle_seconds` beyond `min_workers`, and replace an idle one forked before its
+        template's snapshot with a restore of it, until the pool closes."""
         while not self._closing.wait(REAP_INTERVAL_SECONDS):
+            snapshotted = self._spawner.snapshotted
             with self._lock:
                 if self._closed:
                     return
@@ -155,8 +157,21 @@ class FunctionPool:
                 for worker in dead:
                     self._idle.remove(worker)
                 retired = self._retire_idle()
+                stale = [w for w in self._idle if not w.restored] if snapshotted else []
+                for worker in stale:
+                    self._idle.remove(worker)
+                    self._idle_since.pop(worker, None)
             for worker in dead:
                 self._forget_dead(worker)
+            for worker in stale:
+                # It imported and made privately what the snapshot now shares (the API's
+                # first worker: ~20 MB more than a restore).
+                self.console.line(
+                    self.source,
+                    f"worker {worker.pid} forked before the snapshot: stopped, for a restore of it",
+                )
+                worker.stop()
+                self._replace(worker)
             for worker in retired:
                 self.console.line(
                     self.source, f"worker {worker.pid} idle for {self.idle_seconds:g} s: stopped"

@@ -74,6 +74,7 @@ class Forked:
     connection: Connection
     stdout: IO[str]
     stderr: IO[str]
+    restored: bool  # forked from the snapshot (after the before-snapshot hooks)
 
 
 class TemplateGone(Exception):
@@ -121,6 +122,7 @@ class Zygote:
         self._lock = threading.Lock()
         self._gone = False
         self._unforkable = False
+        self._snapshotted = False
         self.hello: dict[str, Any] = {}
 
     @property
@@ -130,6 +132,12 @@ class Zygote:
     @property
     def alive(self) -> bool:
         return not self._gone
+
+    @property
+    def snapshotted(self) -> bool:
+        """It has taken its snapshot: a worker forked before (the API's first) is not a
+        restore of it, and holds privately what the snapshot would share."""
+        return self._snapshotted
 
     @property
     def unforkable(self) -> bool:
@@ -204,7 +212,10 @@ class Zygote:
         if "forked" in message:
             if len(fds) != 3:
                 raise ValueError("a forked worker comes with 3 descriptors")
-            self._answers.put(self._forked(int(message["forked"]), fds))
+            restored = bool(message.get("snapshotted"))
+            self._answers.put(self._forked(int(message["forked"]), fds, restored))
+        elif "snapshotted" in message:
+            self._snapshotted = True
         elif "unforkable" in message:  # then it exits: the fork's answer is None
             self._unforkable = True
         elif "exited" in message:
@@ -213,7 +224,7 @@ class Zygote:
             if ended is not None:
                 ended.ended(int(message["code"]))
 
-    def _forked(self, pid: int, fds: list[int]) -> Forked:
+    def _forked(self, pid: int, fds: list[int], restored: bool) -> Forked:
         process = ForkedProcess(pid)
         with self._lock:
             self._workers[pid] = process
@@ -223,6 +234,7 @@ class Zygote:
             Connection(connection),
             os.fdopen(stdout, "r", errors="replace"),
             os.fdopen(stderr, "r", errors="replace"),
+            restored,
         )
 
     def kill(self) -> None:
