@@ -21,6 +21,7 @@ from flow_manager.translator import (
     result_path,
     translate,
 )
+from flow_manager.translator.graph import results_copies
 
 ROOT = Path(__file__).parents[2]
 FLOWS = sorted((ROOT / "events" / "flows").glob("*.json"))
@@ -205,6 +206,41 @@ def test_a_parallels_branches_each_count_the_results_they_hand_back() -> None:
     # branch's copy of the results before they are merged
     tasks = 2 + MAX_BRANCHES
     assert payload["inline_bytes"] == RESULTS_BUDGET_BYTES // (tasks * MAX_BRANCHES)
+
+
+def test_an_inner_parallel_s_copies_are_merged_before_its_branch_hands_back() -> None:
+    # Given a parallel of 2 branches, one of which holds a parallel of 3 branches
+    def one(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "start_task": name,
+            "tasks": [{"name": name, "function": "fetch_data"}],
+        }
+
+    inner = {"name": "inner", "type": "parallel", "branches": [one(f"i{i}") for i in range(3)]}
+    flow = flow_of(
+        {
+            "flow": {
+                "id": "nested",
+                "name": "nested",
+                "start_task": "outer",
+                "tasks": [
+                    {
+                        "name": "outer",
+                        "type": "parallel",
+                        "branches": [
+                            one("left"),
+                            {"name": "right", "start_task": "inner", "tasks": [inner]},
+                        ],
+                    }
+                ],
+                "conditions": [],
+            }
+        }
+    )
+    # When its copies of the results are counted
+    # Then a state holds at most the widest parallel's: the inner output is merged first
+    assert results_copies(flow) == 3
 
 
 def test_a_flow_of_the_most_tasks_keeps_the_least_data_inline() -> None:

@@ -76,12 +76,13 @@ def iterated_values(flow: Flow) -> dict[str, list[str]]:
 def results_copies(graph: Flow | Branch) -> int:
     """How many copies of the results one state may hold: each branch of a parallel task
     hands all of them back (its OutputPath is `$.results`), and the Parallel state's
-    output holds every branch's before they are merged."""
+    output holds every branch's before they are merged. An inner parallel's copies are
+    merged before its branch hands back, so the most is the widest parallel's."""
     most = 1
     for task in graph.tasks:
         if task.branches:
             inner = max(results_copies(branch) for branch in task.branches)
-            most = max(most, len(task.branches) * inner)
+            most = max(most, len(task.branches), inner)
     return most
 
 
