@@ -111,7 +111,8 @@ def share_service_models() -> Callable[[], None]:
     Step Functions' up to three times. A Loader merges its own extras into a model
     (botocore's `sdk-extras`, moto's `moto-extras`) and searches its own paths, so a
     model is shared between loaders that find the same file and the same extras for it:
-    moto's and botocore's differ only for S3 here, and kept 10 MB of models twice in
+    of the services the stack uses, moto's and botocore's differ only for S3, and kept
+    10 MB of models twice in
     serve (tracemalloc). Data that takes no extras (`endpoints`: 6.9 MB parsed,
     `partitions`) is shared by the file it came from. botocore shares both that way
     within one Loader already (`instance_cache`), and only reads them."""
@@ -122,13 +123,20 @@ def share_service_models() -> Callable[[], None]:
     models: dict[tuple[Any, ...], Any] = {}
     identities: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     data: dict[str, tuple[Any, str]] = {}
-    lock = threading.Lock()
+    where: dict[tuple[Any, ...], str | None] = {}
+    # Reentrant: a model's load reads its data through load_data_with_path. Held while
+    # parsing, so two threads asking at once parse once (it is GIL-bound anyway).
+    lock = threading.RLock()
 
     def found(self: Loader, name: str) -> str | None:
-        """The file `name` comes from for this loader (its private search: no stubs)."""
-        loader: Any = self
-        paths = loader._potential_locations(name)
-        return next((path for path in paths if self.file_loader.exists(path)), None)
+        """The file `name` comes from for this loader (its private search: no stubs);
+        remembered, as moto makes a Loader per request."""
+        key = (type(self.file_loader), tuple(self.search_paths), name)
+        if key not in where:
+            loader: Any = self
+            paths = loader._potential_locations(name)
+            where[key] = next((path for path in paths if self.file_loader.exists(path)), None)
+        return where[key]
 
     def identity(self: Loader, service_name: str, type_name: str, version: str) -> tuple[Any, ...]:
         """The model file this loader finds, and the extras it merges into it."""
@@ -151,17 +159,14 @@ def share_service_models() -> Callable[[], None]:
         with lock:
             if key in identities:
                 return models[identities[key]]
-        if service_name not in self.list_available_services(type_name):
-            return original_model(self, service_name, type_name, api_version)  # it raises
-        version = api_version or self.determine_latest_version(service_name, type_name)
-        same = identity(self, service_name, type_name, version)
-        with lock:
-            model = models.get(same)
-        if model is None:
-            model = original_model(self, service_name, type_name, api_version)
-        with lock:
+            if service_name not in self.list_available_services(type_name):
+                return original_model(self, service_name, type_name, api_version)  # raises
+            version = api_version or self.determine_latest_version(service_name, type_name)
+            same = identity(self, service_name, type_name, version)
+            if same not in models:
+                models[same] = original_model(self, service_name, type_name, api_version)
             identities[key] = same
-            return models.setdefault(same, model)
+            return models[same]
 
     def load_data_with_path(self: Loader, name: str) -> tuple[Any, str]:
         if "/" in name:  # a model's file: its extras are merged into what it returns
@@ -172,11 +177,9 @@ def share_service_models() -> Callable[[], None]:
             missing: tuple[Any, str] = original_data(self, name)  # it raises
             return missing
         with lock:
-            if path in data:
-                return data[path]
-        loaded = original_data(self, name)
-        with lock:
-            return data.setdefault(path, loaded)
+            if path not in data:
+                data[path] = original_data(self, name)
+            return data[path]
 
     Loader.load_service_model = load_service_model  # type: ignore[method-assign]
     Loader.load_data_with_path = load_data_with_path  # type: ignore[method-assign]

@@ -156,11 +156,15 @@ class FunctionPool:
                 dead = [w for w in self._idle if not w.alive()]
                 for worker in dead:
                     self._idle.remove(worker)
-                retired = self._retire_idle()
+                # Out of the count before retiring: a restore is not retired in its place.
                 stale = [w for w in self._idle if not w.restored] if snapshotted else []
                 for worker in stale:
                     self._idle.remove(worker)
                     self._idle_since.pop(worker, None)
+                    self._live -= 1
+                if stale:
+                    self._lock.notify_all()  # an invoke waiting for room may fork now
+                retired = self._retire_idle()
             for worker in dead:
                 self._forget_dead(worker)
             for worker in stale:
@@ -168,10 +172,13 @@ class FunctionPool:
                 # first worker: ~20 MB more than a restore).
                 self.console.line(
                     self.source,
-                    f"worker {worker.pid} forked before the snapshot: stopped, for a restore of it",
+                    f"worker {worker.pid} forked before the snapshot: stopped "
+                    "(a restore of the snapshot takes its place when needed)",
                 )
                 worker.stop()
-                self._replace(worker)
+                self._discard(worker)  # stopped: this only forgets it
+            if stale:
+                self.start()  # back to min_workers, forked from the snapshot
             for worker in retired:
                 self.console.line(
                     self.source, f"worker {worker.pid} idle for {self.idle_seconds:g} s: stopped"
