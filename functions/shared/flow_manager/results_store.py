@@ -38,8 +38,9 @@ fewer entries: its inline size is RESULTS_BUDGET_BYTES (500 x 256) shared by its
 at most MAX_INLINE_DATA_BYTES, so no flow's results can take more of the state than a
 500-task flow's may. A parallel task's branches each hand back all the results, which
 the Parallel state's output holds side by side before they are merged: each task counts
-once per branch (`translator.graph.results_copies`). A state too full for a task's data
-whole keeps the least (the SDK sizes it), so a task never fails where a skeleton fits.
+once per branch of the flow's widest parallel (`translator.graph.results_copies`). A
+state too full for a task's data whole keeps whole only what still fits, at least 256
+bytes (the SDK sizes it), so a task never fails where a skeleton fits.
 The translator names the size in each task's event (`inline_bytes`);
 a for_each's item tasks keep 256 bytes, since a Map's results add up per item. Most
 results then stay in the state: the sample's three (0.3-1.6 KiB) made 8 of an
