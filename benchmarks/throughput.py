@@ -143,9 +143,19 @@ def ensure_flow(api: ApiClient) -> str:
 def one_execution(
     api: ApiClient, flow_id: str, results: Results, poll: float, due: float | None = None
 ) -> None:
-    """`due` (perf_counter): when an open load meant to start it; its latencies count
+    """Start one execution and poll it to its end, noting the figures in `results`.
+    `due` (perf_counter): when an open load meant to start it; its latencies count
     from then, so a start the load sent late is not measured as quick."""
-    started = time.perf_counter() if due is None else due
+    try:
+        _start_and_poll(api, flow_id, results, poll, time.perf_counter() if due is None else due)
+    except ApiUnavailable as exc:
+        with results.lock:
+            results.failed.append(f"unavailable: {exc}")
+
+
+def _start_and_poll(
+    api: ApiClient, flow_id: str, results: Results, poll: float, started: float
+) -> None:
     with results.lock:
         results.first_start = min(results.first_start, started)
     response = api.post(f"/flows/{flow_id}/executions", {"context": {"batch_id": "bench"}})
@@ -192,11 +202,7 @@ def run_load(
                 if remaining[0] <= 0:
                     return
                 remaining[0] -= 1
-            try:
-                one_execution(api, flow_id, results, poll)
-            except ApiUnavailable as exc:
-                with results.lock:
-                    results.failed.append(f"unavailable: {exc}")
+            one_execution(api, flow_id, results, poll)
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(max(1, clients))]
     for thread in threads:
@@ -213,13 +219,6 @@ def run_open_load(
     each one's latencies count from when it was due."""
     results = Results()
 
-    def client(due: float) -> None:
-        try:
-            one_execution(api, flow_id, results, poll, due)
-        except ApiUnavailable as exc:
-            with results.lock:
-                results.failed.append(f"unavailable: {exc}")
-
     threads: list[threading.Thread] = []
     begin = time.perf_counter()
     for index in range(executions):
@@ -227,7 +226,9 @@ def run_open_load(
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        thread = threading.Thread(target=client, args=(due,), daemon=True)
+        thread = threading.Thread(
+            target=one_execution, args=(api, flow_id, results, poll, due), daemon=True
+        )
         thread.start()
         threads.append(thread)
     deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS  # one for all: they overlap

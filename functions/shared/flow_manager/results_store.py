@@ -139,8 +139,12 @@ def references(data: Any, bucket: str | None, prefix: str) -> list[tuple[str | N
 
 def inline_data_bytes(task_count: int) -> int:
     """How large a task's data a flow of `task_count` tasks keeps whole in the state."""
-    share = RESULTS_BUDGET_BYTES // max(1, task_count)
-    return max(INLINE_DATA_BYTES, min(MAX_INLINE_DATA_BYTES, share))
+    return _bounded(RESULTS_BUDGET_BYTES // max(1, task_count))
+
+
+def _bounded(inline_bytes: int) -> int:
+    """An inline size within what any flow keeps: the least, and the most."""
+    return max(INLINE_DATA_BYTES, min(MAX_INLINE_DATA_BYTES, inline_bytes))
 
 
 def skeleton(
@@ -154,8 +158,7 @@ def skeleton(
     enough to stay whole (at most `inline_bytes`, bounded to what any flow may keep).
     `keep`: JSON pointers of values a later for_each iterates."""
     size = json_size(data)
-    limit = max(INLINE_DATA_BYTES, min(MAX_INLINE_DATA_BYTES, inline_bytes))
-    if size <= limit or ("" in keep and size <= FOR_EACH_INLINE_BYTES):
+    if size <= _bounded(inline_bytes) or ("" in keep and size <= FOR_EACH_INLINE_BYTES):
         return None
     whole = Reference(bucket, key, "", size).as_json()
     if not isinstance(data, Mapping):

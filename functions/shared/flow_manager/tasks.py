@@ -329,11 +329,10 @@ def _offload(
     key = result_key(event.flow_id, event.execution_id, event.task, event.retry_count, index)
     # An item's data keeps the least: the items' results add up in the Map's output.
     inline_bytes = (event.inline_bytes if index is None else None) or INLINE_DATA_BYTES
-    # A state nearly full keeps whole only what still fits (at least what any flow
-    # keeps): a skeleton fits where the whole data would fail the task.
+    # A state nearly full keeps whole only what still fits (skeleton keeps at least
+    # what any flow keeps): a skeleton fits where the whole data would fail the task.
     room = MAX_PAYLOAD_BYTES - _STATE_OVERHEAD_BYTES - around
-    inline_bytes = max(INLINE_DATA_BYTES, min(inline_bytes, room))
-    kept = skeleton(result.data, store.bucket, key, event.keep_inline, inline_bytes)
+    kept = skeleton(result.data, store.bucket, key, event.keep_inline, min(inline_bytes, room))
     if kept is None:
         return result
     store.put(key, result.data)
