@@ -52,7 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flow_manager_local.client import ApiClient, ApiResponse, ApiUnavailable
-from flow_manager_local.launch import ROOT, LocalStackProcess, descendants, start_local_stack
+from flow_manager_local.launch import (
+    ROOT,
+    LocalStackProcess,
+    descendants,
+    function_of,
+    start_local_stack,
+)
 
 FLOW_FILE = ROOT / "events" / "flows" / "data_pipeline.json"
 POLL_SECONDS = 0.05  # --poll; `flow-manager run` polls every 0.2 s growing to 0.5 s
@@ -117,16 +123,12 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     for each in (pid, *descendants(pid)):
         try:
             stat = Path(f"/proc/{each}/stat").read_text()
-            command = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
         used = sum(int(f) for f in fields[11:15]) / ticks
-        is_worker = any(part.endswith(b"runtime.py") for part in command)
-        kind = command[-2].decode().removeprefix("flow-manager-") if is_worker else "serve"
-        if each == pid:
-            kind = "serve"
+        kind = "serve" if each == pid else (function_of(each) or "serve")
         totals[kind] = totals.get(kind, 0.0) + used
     return totals
 

@@ -62,6 +62,23 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+ROOT_TEMPLATE_TITLE = "root-template"  # runtime._Root's process name
+
+
+def function_of(pid: int) -> str | None:
+    """The function a process of the local stack runs (a template or a worker), by the
+    name it gives itself (worker_processes.process_title: a template forked from the
+    root template keeps the root's command line); None for any other process."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        title = Path(f"/proc/{pid}/comm").read_text(errors="replace").rstrip("\n")
+    except OSError:
+        return None
+    if not any(arg.endswith(b"runtime.py") for arg in argv) or title == ROOT_TEMPLATE_TITLE:
+        return None
+    return title
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

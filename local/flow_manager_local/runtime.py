@@ -49,6 +49,7 @@ from types import TracebackType
 from typing import Any
 
 PARENT_POLL_SECONDS = 0.5
+ROOT_TITLE = "root-template"  # launch.ROOT_TEMPLATE_TITLE
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"  # the handler never sees it
 STARTED = b'{"started": true}'
 # How long a template that forked before its snapshot waits for quiet to take it.
@@ -465,8 +466,168 @@ class _Template:
         return _serve(self.handler, self.config, Connection(connection.detach()), failed)
 
 
+class _Root:
+    """The stack's one process that every function's template is forked from.
+
+    Each template used to be a new interpreter that imported the SDK and parsed its
+    models (and the endpoints data) for itself: the same ~30 MB made again in each
+    function's template, shared with that function's workers only. The root imports
+    and parses them once (`_prime` of every service), then forks a template for each
+    function it is asked for, which takes on that function's environment, directory
+    and logs and runs its init (`_run`) as a new process would; so every function's
+    processes share those pages, until they write them.
+
+    Asked with `{"template": {"environment", "cwd", "config"}}` and four
+    descriptors (the template's control socket, the stack's pipe, its stdout and
+    stderr), it answers `{"forked": pid}`; a template that ends is reported as
+    `{"exited": pid, "code": N}`. What it imported from outside the standard library
+    is said in its hello (`packages`): a function whose code brings its own copy of
+    one of them is not forked from here (it would get the root's instead).
+    """
+
+    def __init__(self, config: dict[str, Any], control: socket.socket) -> None:
+        self.config = config
+        self.control = control
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.wake_read.setblocking(False)
+        self.wake_write.setblocking(False)
+        self.stack_fd = int(config["stack_fd"])
+
+    def run(self) -> int:
+        _retitle(ROOT_TITLE)
+        watcher_stop = threading.Event()
+        watcher = _watch_parent(watcher_stop)
+        _prime(list(self.config.get("prime", ())))
+        with contextlib.suppress(ImportError):
+            import pydantic  # noqa: F401  (most functions' models; no environment read)
+        watcher_stop.set()
+        watcher.join()
+        packages = _imported_packages()
+        if not _forkable(self.control, self.wake_read, self.wake_write):
+            self._send({"ready": True, "forkable": False})
+            return 0
+        self._send({"ready": True, "forkable": True, "packages": packages})
+        signal.set_wakeup_fd(self.wake_write.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        gc.freeze()  # what it imported stays shared with every template: no GC writes
+        watched = [self.control.fileno(), self.wake_read.fileno(), self.stack_fd]
+        while True:
+            ready, _, _ = select.select(watched, [], [])
+            if self.stack_fd in ready:
+                os._exit(1)  # the local stack died
+            if self.wake_read.fileno() in ready:
+                with contextlib.suppress(BlockingIOError):
+                    while self.wake_read.recv(512):
+                        pass
+                if not self._collect():
+                    return 0
+            if self.control.fileno() in ready:
+                try:
+                    data, fds, _, _ = socket.recv_fds(self.control, 1 << 20, 4)
+                except OSError:
+                    return 0
+                if not data:
+                    return 0  # the stack closed it: its templates were stopped first
+                code = self._fork(json.loads(data)["template"], fds)
+                if code is not None:
+                    return code  # this is the template, its workers forked: done
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        try:
+            self.control.send(json.dumps(message).encode())
+        except OSError:
+            return False
+        return True
+
+    def _collect(self) -> bool:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return True
+            if pid == 0:
+                return True
+            if not self._send({"exited": pid, "code": os.waitstatus_to_exitcode(status)}):
+                return False
+
+    def _fork(self, request: dict[str, Any], fds: list[int]) -> int | None:
+        pid = os.fork()
+        if pid == 0:
+            return self._become_template(request, fds)
+        for descriptor in fds:
+            os.close(descriptor)
+        self._send({"forked": pid})
+        return None
+
+    def _become_template(self, request: dict[str, Any], fds: list[int]) -> int:
+        os.setsid()  # as the stack starts a template: its own session and group
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for sock in (self.control, self.wake_read, self.wake_write):
+            sock.close()
+        os.close(self.stack_fd)
+        control_fd, stack_fd, out_write, err_write = fds
+        os.dup2(out_write, 1)
+        os.dup2(err_write, 2)
+        os.close(out_write)
+        os.close(err_write)
+        data_path = os.environ.get("AWS_DATA_PATH")
+        os.environ.clear()
+        os.environ.update(request["environment"])
+        time.tzset()
+        os.chdir(request["cwd"])
+        _adopt_sdk(shared_models=os.environ.get("AWS_DATA_PATH") == data_path)
+        return _run({**request["config"], "control_fd": control_fd, "stack_fd": stack_fd})
+
+
+def _imported_packages() -> list[str]:
+    """The top-level packages imported from site-packages (which a function's code could
+    bring its own copy of)."""
+    import sysconfig
+
+    installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    found: set[str] = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if any(path.startswith(f"{directory}/") for directory in installed):
+            found.add(name.partition(".")[0])
+    return sorted(found)
+
+
+def _retitle(title: str) -> None:
+    """Name this process (and the workers it forks) after its function, as `ps` and
+    /proc/PID/comm show it: a template forked from the root has the root's command
+    line. At most 15 bytes (the kernel's limit)."""
+    if title:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/comm").write_bytes(title.encode()[:15])
+
+
+def _adopt_sdk(*, shared_models: bool) -> None:
+    """A default session of this function's own (its region, its credentials, read from
+    its environment when first needed), which reads the models the root parsed: the
+    root's session was made with the root's environment."""
+    boto3: Any = sys.modules.get("boto3")
+    root_session = getattr(boto3, "DEFAULT_SESSION", None)
+    if root_session is None:
+        return
+    loader = root_session._session.get_component("data_loader")
+    boto3.DEFAULT_SESSION = None
+    if shared_models:
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION._session.register_component("data_loader", loader)
+
+
 def main(argv: list[str]) -> int:
     config: dict[str, Any] = json.loads(os.environ.pop(CONFIG_VARIABLE))
+    if config.get("root"):
+        return _Root(config, socket.socket(fileno=int(config["control_fd"]))).run()
+    return _run(config)
+
+
+def _run(config: dict[str, Any]) -> int:
+    """A function's process from its init on: a template, or a spawned worker."""
+    _retitle(str(config.get("title", "")))
     template = "control_fd" in config
     if template:
         control = socket.socket(fileno=int(config["control_fd"]))

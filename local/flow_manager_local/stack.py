@@ -66,7 +66,7 @@ from flow_manager_local.template import (
     TemplateError,
     read_stack,
 )
-from flow_manager_local.worker_processes import worker_environment
+from flow_manager_local.worker_processes import TemplateRoot, root_environment, worker_environment
 from flow_manager_local.workers import FunctionPool, Workers
 
 if TYPE_CHECKING:
@@ -272,19 +272,24 @@ class LocalStack:
         return self.workers.dispatch(function_name, payload)
 
     def _make_workers(self, model: StackModel, front: set[str]) -> Workers:
+        region = model.settings.region
+        root = TemplateRoot(
+            sys.executable,
+            root_environment(endpoint_url=self.moto_url, region=region),
+            self.console,
+        )
         pools: dict[str, FunctionPool] = {}
         for spec in model.functions.values():
-            environment = worker_environment(
-                spec, endpoint_url=self.moto_url, region=model.settings.region
-            )
+            environment = worker_environment(spec, endpoint_url=self.moto_url, region=region)
             pools[spec.name] = FunctionPool(
                 spec,
                 environment,
                 self.console,
                 max_workers=self.options.max_workers,
                 awaited=spec.name in front,
+                root=root,
             )
-        return Workers(pools)
+        return Workers(pools, root)
 
     def _routes(self, model: StackModel) -> list[Route]:
         routes: list[Route] = []

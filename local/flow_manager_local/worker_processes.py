@@ -124,12 +124,8 @@ def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) ->
     The developer's own environment is not inherited: a real AWS profile or key in it
     must not reach code that believes it talks to moto.
     """
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "en_US.UTF-8",
-        "TZ": "UTC",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
+    return {
+        **_BASE_ENVIRONMENT,
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
@@ -142,7 +138,27 @@ def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) ->
         # Tracing needs an X-Ray daemon; the template may still switch it on.
         "POWERTOOLS_TRACE_DISABLED": "true",
         **spec.environment,
-        # Forced: whatever the template says, the local stack talks to moto only.
+        **_forced_environment(endpoint_url, region),
+    }
+
+
+def root_environment(*, endpoint_url: str, region: str) -> dict[str, str]:
+    """What the root template sees (TemplateRoot): no function's own variables."""
+    return {**_BASE_ENVIRONMENT, **_forced_environment(endpoint_url, region)}
+
+
+_BASE_ENVIRONMENT = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "LANG": "en_US.UTF-8",
+    "TZ": "UTC",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+def _forced_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    # Whatever the template says, the local stack talks to moto only.
+    return {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -152,7 +168,6 @@ def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) ->
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-    return environment
 
 
 class Spawner:
@@ -170,8 +185,12 @@ class Spawner:
         register: Callable[[Worker], None],
         discard: Callable[[Worker], None],
         awaited: bool = False,
+        root: TemplateRoot | None = None,
     ) -> None:
+        """`root`: the stack's root template, which this function's template is forked
+        from when it suits the function (see TemplateRoot)."""
         self.spec = spec
+        self.root = root
         self.awaited = awaited
         self.environment = dict(environment)
         self.console = console
@@ -218,6 +237,7 @@ class Spawner:
     def _config(self) -> dict[str, Any]:
         return {
             "function_name": self.spec.name,
+            "title": process_title(self.spec.logical_id),
             "arn": self.spec.arn,
             "memory_size": self.spec.memory_size,
             "handler": self.spec.handler,
@@ -272,14 +292,7 @@ class Spawner:
                 return None
             if self._stack_pipe is None:
                 self._stack_pipe = os.pipe()
-            zygote = Zygote(
-                self._command(),
-                self.environment,
-                {**self._config(), **self._priming()},
-                self.spec.code_dir,
-                lambda stream: pump(stream, self.console, self.source),
-                stack_fd=self._stack_pipe[0],
-            )
+            zygote = self._start_template(self._stack_pipe[0])
             with self._state:
                 closed = self._closed
                 self._zygote = zygote
@@ -307,6 +320,23 @@ class Spawner:
                 zygote.close()
                 return None
             return zygote
+
+    def _start_template(self, stack_fd: int) -> Zygote:
+        """Forked from the root when there is one that suits this function, else a new
+        process (as when the root cannot fork it)."""
+        args = (
+            self._command(),
+            self.environment,
+            {**self._config(), **self._priming()},
+            self.spec.code_dir,
+            lambda stream: pump(stream, self.console, self.source),
+            stack_fd,
+        )
+        root = self.root.zygote() if self.root is not None and self.root.suits(self.spec) else None
+        if root is not None:
+            with contextlib.suppress(TemplateGone):
+                return Zygote(*args, root=root)
+        return Zygote(*args)
 
     def _drop_template(self, zygote: Zygote) -> None:
         with self._templating:
@@ -365,6 +395,97 @@ def receive(worker: Worker, timeout: float) -> dict[str, Any]:
         answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
         if "started" not in answer:
             return answer
+
+
+class TemplateRoot:
+    """The one process every function's template is forked from (runtime._Root): it
+    has imported the SDK and parsed the models of PRIMED_SERVICES once for them all.
+    Started on first use; if it cannot start, or is not forkable, each template is a
+    new process again, as before. It is not forked from for a function whose code or
+    layers bring their own copy of a package it imported (a vendored boto3): that
+    function's init must import its own."""
+
+    def __init__(self, python: str, environment: Mapping[str, str], console: Console) -> None:
+        self.python = python
+        self.environment = dict(environment)
+        self.console = console
+        self._lock = threading.Lock()
+        self._zygote: Zygote | None = None
+        self._failed = False
+        self._closed = False
+        self._packages: frozenset[str] = frozenset()
+        self._stack_pipe: tuple[int, int] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        zygote = self._zygote
+        return None if zygote is None else zygote.pid
+
+    def zygote(self) -> Zygote | None:
+        """The running root, started if need be; None if it cannot be (then never)."""
+        with self._lock:
+            if self._zygote is not None and self._zygote.alive:
+                return self._zygote
+            if self._failed or self._closed:
+                return None
+            if self._zygote is not None:  # it died: new processes from now on
+                self._zygote.close(STOP_GRACE_SECONDS)
+                self._zygote = None
+                self._failed = True
+                return None
+            if self._stack_pipe is None:
+                self._stack_pipe = os.pipe()
+            zygote = Zygote(
+                [self.python, "-I", "-u", str(RUNTIME_SCRIPT), "flow-manager-root"],
+                self.environment,
+                {"root": True, "prime": list(PRIMED_SERVICES)},
+                RUNTIME_SCRIPT.parent,
+                lambda stream: pump(stream, self.console, "templates"),
+                stack_fd=self._stack_pipe[0],
+            )
+            try:
+                hello = zygote.wait_ready(INIT_TIMEOUT_SECONDS)
+            except (TimeoutError, EOFError):
+                hello = {}
+            if not hello.get("forkable"):
+                self.console.line(
+                    "templates",
+                    "the root template cannot be forked from: "
+                    "every function's template starts as a new process",
+                )
+                zygote.kill()
+                self._failed = True
+                return None
+            self._packages = frozenset(str(name) for name in hello.get("packages", ()))
+            self._zygote = zygote
+            return zygote
+
+    def suits(self, spec: FunctionSpec) -> bool:
+        """Whether the function's code and layers leave the root's packages to it."""
+        self.zygote()  # its packages are known once it runs
+        for directory in (spec.code_dir, *spec.layer_dirs):
+            for name in self._packages:
+                if (directory / name).exists() or (directory / f"{name}.py").exists():
+                    return False
+        return True
+
+    def close(self) -> None:
+        """Stop it (the templates it forked were stopped first)."""
+        with self._lock:
+            self._closed = True
+            zygote, self._zygote = self._zygote, None
+            if zygote is not None:
+                zygote.close(STOP_GRACE_SECONDS)
+            if self._stack_pipe is not None:
+                for end in self._stack_pipe:
+                    os.close(end)
+                self._stack_pipe = None
+
+
+def process_title(logical_id: str) -> str:
+    """The name (proc(5) `comm`) of a function's template and workers, however they
+    started: its logical id without "Function", cut to the kernel's 15 bytes."""
+    return logical_id.removesuffix("Function")[:15]
 
 
 def init_exit(process: Process) -> dict[str, Any]:

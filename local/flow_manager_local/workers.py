@@ -45,6 +45,7 @@ from flow_manager_local.worker_processes import (
     STOP_GRACE_SECONDS,
     PoolClosed,
     Spawner,
+    TemplateRoot,
     Worker,
     WorkerInitError,
     error,
@@ -74,9 +75,10 @@ class FunctionPool:
         python: str = sys.executable,
         awaited: bool = False,
         idle_seconds: float = IDLE_SECONDS,
+        root: TemplateRoot | None = None,
     ) -> None:
         """`awaited`: the stack's start waits for this function's first worker (see
-        Spawner's priming)."""
+        Spawner's priming); `root`: the template to fork this function's from."""
         self.spec = spec
         self.environment = dict(environment)
         self.console = console
@@ -103,6 +105,7 @@ class FunctionPool:
             register=self._register,
             discard=self._discard,
             awaited=awaited,
+            root=root,
         )
 
     @property
@@ -383,10 +386,12 @@ def _unhandled(error: Mapping[str, Any]) -> Invocation:
 
 
 class Workers:
-    """Every function's pool, by function name; the dispatcher moto's invoke hook calls."""
+    """Every function's pool, by function name; the dispatcher moto's invoke hook calls.
+    `root`: the template every pool's is forked from, stopped after them."""
 
-    def __init__(self, pools: Mapping[str, FunctionPool]) -> None:
+    def __init__(self, pools: Mapping[str, FunctionPool], root: TemplateRoot | None = None) -> None:
         self.pools = dict(pools)  # function name → pool
+        self.root = root
 
     def dispatch(self, function_name: str, payload: bytes) -> Invocation:
         pool = self.pools.get(function_name)
@@ -420,6 +425,10 @@ class Workers:
             thread.start()
         for thread in threads:
             thread.join(STOP_GRACE_SECONDS * 3)
+        if self.root is not None:
+            self.root.close()
 
     def process_groups(self) -> list[int]:
-        return [pid for pool in self.pools.values() for pid in pool.process_groups()]
+        groups = [pid for pool in self.pools.values() for pid in pool.process_groups()]
+        root = None if self.root is None else self.root.pid
+        return groups + ([root] if root is not None else [])

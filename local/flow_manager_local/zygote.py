@@ -93,30 +93,45 @@ class Zygote:
         cwd: Path,
         pump: Callable[[IO[str]], object],
         stack_fd: int,
+        *,
+        root: Zygote | None = None,
     ) -> None:
         """`stack_fd`: the read end of a pipe whose write end only the stack holds; the
-        template and its workers exit when it closes (the stack is gone)."""
+        template and its workers exit when it closes (the stack is gone). With `root`
+        (the stack's root template, see runtime._Root), forked from it rather than
+        started as `command`. Raises TemplateGone if the root
+        cannot fork it."""
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        settings = {**config, "control_fd": child_end.fileno(), "stack_fd": stack_fd}
+        self.process: subprocess.Popen[str] | ForkedProcess
         try:
-            self.process = subprocess.Popen(
-                list(command),
-                env={**environment, "_FLOW_MANAGER_LOCAL_WORKER": json.dumps(settings)},
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                pass_fds=(child_end.fileno(), stack_fd),
-                start_new_session=True,
-            )
+            if root is None:
+                settings = {**config, "control_fd": child_end.fileno(), "stack_fd": stack_fd}
+                self.process = subprocess.Popen(
+                    list(command),
+                    env={**environment, "_FLOW_MANAGER_LOCAL_WORKER": json.dumps(settings)},
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                    pass_fds=(child_end.fileno(), stack_fd),
+                    start_new_session=True,
+                )
+                streams = [self.process.stdout, self.process.stderr]
+            else:
+                self.process, streams = self._fork_from(
+                    root, environment, config, cwd, child_end, stack_fd
+                )
+        except BaseException:
+            self._control.close()
+            raise
         finally:
             child_end.close()
-        for stream in (self.process.stdout, self.process.stderr):
+        for stream in streams:
             if stream is not None:
                 pump(stream)
-        self._answers: queue.Queue[Forked | None] = queue.Queue()
+        self._answers: queue.Queue[Forked | ForkedProcess | None] = queue.Queue()
         self._forking = threading.Lock()  # one fork at a time: answers come in order
         self._workers: dict[int, ForkedProcess] = {}
         self._lock = threading.Lock()
@@ -124,6 +139,41 @@ class Zygote:
         self._unforkable = False
         self._snapshotted = False
         self.hello: dict[str, Any] = {}
+
+    @staticmethod
+    def _fork_from(
+        root: Zygote,
+        environment: Mapping[str, str],
+        config: Mapping[str, Any],
+        cwd: Path,
+        control: socket.socket,
+        stack_fd: int,
+    ) -> tuple[ForkedProcess, list[IO[str] | None]]:
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        request = {
+            "template": {
+                "environment": dict(environment),
+                "cwd": str(cwd),
+                "config": dict(config),
+            }
+        }
+        try:
+            process = root.fork_template(
+                json.dumps(request).encode(), [control.fileno(), stack_fd, out_write, err_write]
+            )
+        except BaseException:
+            os.close(out_read)
+            os.close(err_read)
+            raise
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        streams: list[IO[str] | None] = [
+            os.fdopen(out_read, "r", errors="replace"),
+            os.fdopen(err_read, "r", errors="replace"),
+        ]
+        return process, streams
 
     @property
     def pid(self) -> int:
@@ -176,7 +226,26 @@ class Zygote:
             except queue.Empty:
                 self._gone = True  # a late answer would go to the next fork: no next
                 raise TemplateGone from None
-            if answer is None:
+            if not isinstance(answer, Forked):
+                raise TemplateGone
+            return answer
+
+    def fork_template(self, request: bytes, fds: Sequence[int]) -> ForkedProcess:
+        """(The root.) A function's template forked with `request`; TemplateGone if the
+        root has gone."""
+        with self._forking:
+            if self._gone:
+                raise TemplateGone
+            try:
+                socket.send_fds(self._control, [request], list(fds))
+            except OSError:
+                raise TemplateGone from None
+            try:
+                answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
+            except queue.Empty:
+                self._gone = True
+                raise TemplateGone from None
+            if not isinstance(answer, ForkedProcess):
                 raise TemplateGone
             return answer
 
@@ -209,7 +278,12 @@ class Zygote:
             self._answers.put(None)
 
     def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
-        if "forked" in message:
+        if "forked" in message and not fds:  # the root: a template, its pipes are ours
+            process = ForkedProcess(int(message["forked"]))
+            with self._lock:
+                self._workers[process.pid] = process
+            self._answers.put(process)
+        elif "forked" in message:
             if len(fds) != 3:
                 raise ValueError("a forked worker comes with 3 descriptors")
             restored = bool(message.get("snapshotted"))

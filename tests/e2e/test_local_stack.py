@@ -13,8 +13,16 @@ import boto3
 
 from flow_manager_local.client import ApiClient
 from flow_manager_local.commands import local_parameters
-from flow_manager_local.launch import ROOT, LocalStackProcess, alive, descendants, start_local_stack
+from flow_manager_local.launch import (
+    ROOT,
+    LocalStackProcess,
+    alive,
+    descendants,
+    function_of,
+    start_local_stack,
+)
 from flow_manager_local.template import StackSettings, load_template, read_stack
+from flow_manager_local.worker_processes import process_title
 from tests.e2e.support import json_body, local_only
 
 if TYPE_CHECKING:
@@ -80,17 +88,10 @@ def test_ctrl_c_stops_serve_and_every_process_it_started(tmp_path: Path) -> None
     assert left == []
 
 
-def _workers_of(stack: LocalStackProcess, function_name: str) -> list[int]:
-    """The pids of the worker processes running `function_name`'s handler."""
-    pids = []
-    for pid in descendants(stack.process.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.endswith(b"runtime.py") for arg in argv) and function_name.encode() in argv:
-            pids.append(pid)
-    return pids
+def _workers_of(stack: LocalStackProcess, logical_id: str) -> list[int]:
+    """The pids of the processes running `logical_id`'s handler (its template too)."""
+    title = process_title(logical_id)
+    return [pid for pid in descendants(stack.process.pid) if function_of(pid) == title]
 
 
 @local_only
@@ -99,7 +100,7 @@ def test_requests_after_the_api_workers_are_killed_all_succeed(
 ) -> None:
     # Given the API answered, so its workers are warm
     assert api.get("/flows").status == 200
-    name = read_stack(ROOT / "template.yaml").functions["ApiFunction"].name
+    name = "ApiFunction"
     killed = _workers_of(local_stack, name)
     assert killed
     # When every one of them is killed with SIGKILL

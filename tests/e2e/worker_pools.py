@@ -16,7 +16,7 @@ from typing import Any
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.worker_processes import worker_environment
+from flow_manager_local.worker_processes import TemplateRoot, worker_environment
 from flow_manager_local.workers import FunctionPool
 
 HANDLER = """
@@ -55,12 +55,19 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
         services: frozenset[str] = frozenset(),
         awaited: bool = False,
         idle_seconds: float = 300.0,
+        root: TemplateRoot | None = None,
+        files: dict[str, str] | None = None,
+        logical_id: str = "ScratchFunction",
     ) -> tuple[FunctionPool, io.StringIO]:
+        """`files`: more of the function's code, by path in its directory."""
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
         (code / "app.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        for name, text in (files or {}).items():
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            (code / name).write_text(text, encoding="utf-8")
         spec = FunctionSpec(
-            logical_id="ScratchFunction",
+            logical_id=logical_id,
             name="scratch",
             arn="arn:aws:lambda:us-east-1:123456789012:function:scratch",
             code_dir=code,
@@ -84,6 +91,7 @@ def pool_maker(tmp_path: Path) -> Iterator[Callable[..., tuple[FunctionPool, io.
             max_workers=max_workers,
             awaited=awaited,
             idle_seconds=idle_seconds,
+            root=root,
         )
         if warm:
             pool.start()

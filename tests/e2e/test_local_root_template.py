@@ -1,0 +1,138 @@
+"""Every function's template forked from the stack's one root template, which imported
+the SDK and parsed its models once for them all (no HTTP: scratch functions' pools)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flow_manager_local.console import Console
+from flow_manager_local.launch import function_of
+from flow_manager_local.worker_processes import TemplateRoot, process_title, root_environment
+from flow_manager_local.workers import FunctionPool
+from tests.e2e.support import local_only
+from tests.e2e.worker_pools import call, run_together
+
+pytestmark = local_only
+
+PROBE = """
+import os, sys
+
+def lambda_handler(event, context):
+    import boto3
+    session = boto3.DEFAULT_SESSION or boto3.Session()
+    loader = session._session.get_component("data_loader")
+    import pydantic
+    return {
+        "pid": os.getpid(),
+        "table": os.environ.get("TABLE"),
+        "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "cwd": os.getcwd(),
+        "region": session.region_name,
+        "models": sorted({key[1] for key in loader._cache if key[0] == "load_service_model"}),
+        "pydantic": pydantic.__file__,
+    }
+"""
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+@pytest.fixture
+def root() -> Iterator[TemplateRoot]:
+    # Another region than the functions' (us-east-1): what is the function's shows.
+    environment = root_environment(endpoint_url="http://127.0.0.1:9", region="eu-west-1")
+    made = TemplateRoot(sys.executable, environment, Console(io.StringIO(), colour=False))
+    yield made
+    made.close()
+
+
+def _template_of(pool: FunctionPool) -> int:
+    template = pool._spawner.template_pid
+    assert template is not None
+    return template
+
+
+def test_every_function_s_template_is_forked_from_the_one_root_template(
+    make_pool: Callable[..., Any], root: TemplateRoot
+) -> None:
+    # Given two functions' pools that share the root template
+    first, _ = make_pool(PROBE, root=root, logical_id="FirstFunction")
+    second, _ = make_pool(PROBE, root=root, logical_id="SecondFunction")
+    # When each is invoked
+    answers = [call(pool, {})[1] for pool in (first, second)]
+    # Then both templates are children of the root, and their workers of them
+    assert root.pid is not None
+    assert [_parent(_template_of(pool)) for pool in (first, second)] == [root.pid] * 2
+    assert [_parent(a["pid"]) for a in answers] == [_template_of(p) for p in (first, second)]
+    # And each process is named after its function (its command line is the root's)
+    assert [function_of(a["pid"]) for a in answers] == ["First", "Second"]
+    assert function_of(_template_of(first)) == process_title("FirstFunction")
+    assert function_of(root.pid) is None
+
+
+def test_a_template_forked_from_the_root_runs_in_its_function_s_environment(
+    make_pool: Callable[..., Any], root: TemplateRoot
+) -> None:
+    # Given a function forked from a root made in another region
+    pool, _ = make_pool(PROBE, root=root)
+    # When it is invoked
+    _, body = call(pool, {})
+    # Then it sees its own variables, directory and region, not the root's
+    assert body["table"] == "from-the-template"
+    assert body["function"] == "scratch"
+    assert Path(body["cwd"]).name == "fn0"
+    assert body["region"] == "us-east-1"
+
+
+def test_a_function_finds_the_models_the_root_loaded_whatever_its_policies_allow(
+    make_pool: Callable[..., Any], root: TemplateRoot
+) -> None:
+    # Given a function whose policies allow no service its own template would load
+    pool, _ = make_pool(PROBE, root=root, services=frozenset({"sqs"}), max_workers=2)
+    # When two of its workers answer
+    bodies = run_together(pool, 2, 0.2)
+    # Then each found the models the root parsed, in its own session's loader
+    for body in bodies:
+        assert {"dynamodb", "s3", "stepfunctions", "scheduler"} <= set(body["models"])
+
+
+def test_a_function_that_brings_its_own_copy_of_a_root_package_imports_its_own(
+    make_pool: Callable[..., Any], root: TemplateRoot
+) -> None:
+    # Given a function whose code vendors a package the root has imported (pydantic)
+    vendored = {"pydantic/__init__.py": "VENDORED = True\n"}
+    pool, _ = make_pool(PROBE, root=root, files=vendored)
+    # When it is invoked
+    _, body = call(pool, {})
+    # Then it imported its own copy, in a template the root did not fork
+    assert body["pydantic"].startswith(str(pool.spec.code_dir))
+    assert _parent(_template_of(pool)) == os.getpid()
+
+
+def test_when_the_root_template_cannot_start_each_template_is_a_new_process(
+    make_pool: Callable[..., Any],
+) -> None:
+    # Given a root template whose interpreter exits at once
+    environment = root_environment(endpoint_url="http://127.0.0.1:9", region="us-east-1")
+    logs = io.StringIO()
+    broken = TemplateRoot("/bin/false", environment, Console(logs, colour=False))
+    try:
+        pool, _ = make_pool(PROBE, root=broken)
+        # When the function is invoked
+        answer, body = call(pool, {})
+        # Then it answers from a template started as a process of its own
+        assert answer.function_error is None
+        assert body["table"] == "from-the-template"
+        assert _parent(_template_of(pool)) == os.getpid()
+        assert "cannot be forked from" in logs.getvalue()
+    finally:
+        broken.close()
