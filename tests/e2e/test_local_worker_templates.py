@@ -96,10 +96,14 @@ import io, json, sys, threading, time
 from pathlib import Path
 from flow_manager_local.console import Console
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.worker_processes import worker_environment
+from flow_manager_local.worker_processes import TemplateRoot, root_environment, worker_environment
 from flow_manager_local.workers import FunctionPool
 
 code = Path(sys.argv[1])
+root = None
+if sys.argv[2:] == ["root"]:
+    root_env = root_environment(endpoint_url="http://127.0.0.1:9", region="us-east-1")
+    root = TemplateRoot(sys.executable, root_env, Console(io.StringIO(), colour=False))
 spec = FunctionSpec(
     logical_id="ScratchFunction", name="scratch",
     arn="arn:aws:lambda:us-east-1:123456789012:function:scratch", code_dir=code,
@@ -107,20 +111,25 @@ spec = FunctionSpec(
     environment={}, layer_dirs=(), role_arn="arn:aws:iam::123456789012:role/scratch",
 )
 environment = worker_environment(spec, endpoint_url="http://127.0.0.1:9", region="us-east-1")
-pool = FunctionPool(spec, environment, Console(io.StringIO(), colour=False), max_workers=2)
+console = Console(io.StringIO(), colour=False)
+pool = FunctionPool(spec, environment, console, max_workers=2, root=root)
 pool.start()
 calls = [threading.Thread(target=pool.invoke, args=(b'{"seconds": 0.3}',)) for _ in range(2)]
 for each in calls:
     each.start()
 for each in calls:
     each.join()
-print(json.dumps(pool.process_groups()), flush=True)
+print(json.dumps(pool.process_groups() + ([root.pid] if root else [])), flush=True)
 time.sleep(60)
 """
 
 
-def test_a_function_s_template_and_workers_exit_when_the_stack_dies(tmp_path: Path) -> None:
-    # Given a stack process whose function has a template and two forked workers
+@pytest.mark.parametrize("root", [[], ["root"]], ids=["own template", "root template"])
+def test_a_function_s_template_and_workers_exit_when_the_stack_dies(
+    tmp_path: Path, root: list[str]
+) -> None:
+    # Given a stack process whose function has a template (of its own, or forked from
+    # the root template) and two forked workers
     code = tmp_path / "fn"
     code.mkdir()
     (code / "app.py").write_text(
@@ -129,16 +138,16 @@ def test_a_function_s_template_and_workers_exit_when_the_stack_dies(tmp_path: Pa
         encoding="utf-8",
     )
     stack = subprocess.Popen(
-        [sys.executable, "-c", STACK, str(code)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", STACK, str(code), *root], stdout=subprocess.PIPE, text=True
     )
     try:
         assert stack.stdout is not None
         pids = json.loads(stack.stdout.readline())
-        assert len(pids) == 3
+        assert len(pids) == 3 + len(root)
         # When the stack is killed (no chance to stop anything)
         stack.kill()
         stack.wait(10)
-        # Then the template and both workers exit by themselves, at once
+        # Then the template, both workers (and the root) exit by themselves, at once
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(alive(pid) for pid in pids):
             time.sleep(0.05)
