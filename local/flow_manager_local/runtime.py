@@ -25,6 +25,10 @@ comes first) it primes the SDK for the workers (`_prime`, the one import outside
 stdlib, when the function has boto3) and runs the function's SnapStart hooks
 (`snapshot_restore_py`, below): the template is the snapshot, a forked worker its
 restore.
+
+Given `"root": true`, it is the stack's root template instead (`_Root`): it imports
+the SDK and pydantic and primes every service's models once, then forks a template
+for each function it is asked for, which runs its init from there.
 """
 
 from __future__ import annotations

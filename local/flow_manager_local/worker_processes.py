@@ -3,7 +3,8 @@
 `Spawner` makes a function's workers: forked from its initialised template
 (`zygote.py`), so a new worker costs a fork, not an init, or spawned as a new process
 running `runtime.py` when the function's init cannot be forked from. `Worker` is one
-of them as the pool (`workers.py`) holds it, whichever way it came.
+of them as the pool (`workers.py`) holds it, whichever way it came. Templates are
+themselves forked from one `TemplateRoot` that has imported the SDK for all functions.
 
 Templates (and spawned workers) run in their own session, and forked workers in their
 own process group, so Ctrl-C in a terminal reaches the local stack only, which then

@@ -11,6 +11,11 @@ worker, and knowing how each worker ended, which only the template can learn (a
 worker is its child, not ours): `ForkedProcess` answers `poll` and `wait` as the
 `subprocess.Popen` of a spawned worker does, from the template's reports.
 
+The stack's root template (`runtime._Root`, see worker_processes.TemplateRoot) is a
+Zygote too, one level up: asked with `fork_template`, it forks a function's template,
+whose control socket and pipes are made here; the template is then a ForkedProcess of
+the root's, as a worker is of its template's.
+
 A template whose init left a thread running or a socket open is not forked from (a
 copy has no threads, and would share the socket): it says so, exits, and the pool
 spawns every worker as a new process, as before.
