@@ -54,9 +54,10 @@ from pathlib import Path
 from flow_manager_local.client import ApiClient, ApiResponse, ApiUnavailable
 from flow_manager_local.launch import (
     ROOT,
+    ROOT_TEMPLATE_TITLE,
     LocalStackProcess,
     descendants,
-    function_of,
+    runtime_title,
     start_local_stack,
 )
 
@@ -117,7 +118,8 @@ def memory(pid: int) -> Memory:
 
 def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU time (user + system) used so far by `pid` and its children, by process kind:
-    "serve" (with the children it reaped), and each function's workers by name."""
+    "serve" (with the children it reaped), the root template, and each function's
+    template and workers by name."""
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
     for each in (pid, *descendants(pid)):
@@ -128,7 +130,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
         used = sum(int(f) for f in fields[11:15]) / ticks
-        kind = "serve" if each == pid else (function_of(each) or "serve")
+        title = None if each == pid else runtime_title(each)
+        kind = "root template" if title == ROOT_TEMPLATE_TITLE else (title or "serve")
         totals[kind] = totals.get(kind, 0.0) + used
     return totals
 

@@ -65,18 +65,24 @@ def descendants(pid: int) -> set[int]:
 ROOT_TEMPLATE_TITLE = "root-template"  # runtime._Root's process name
 
 
-def function_of(pid: int) -> str | None:
-    """The function a process of the local stack runs (a template or a worker), by the
-    name it gives itself (worker_processes.process_title: a template forked from the
-    root template keeps the root's command line); None for any other process."""
+def runtime_title(pid: int) -> str | None:
+    """The name a process of the local stack's runtime gives itself: its function's
+    (worker_processes.process_title) for a template or a worker, ROOT_TEMPLATE_TITLE
+    for the root template; None for any other process. (A template forked from the
+    root template keeps the root's command line: the name is what tells them apart.)"""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         title = Path(f"/proc/{pid}/comm").read_text(errors="replace").rstrip("\n")
     except OSError:
         return None
-    if not any(arg.endswith(b"runtime.py") for arg in argv) or title == ROOT_TEMPLATE_TITLE:
-        return None
-    return title
+    return title if any(arg.endswith(b"runtime.py") for arg in argv) else None
+
+
+def function_of(pid: int) -> str | None:
+    """The function a process of the local stack runs (a template or a worker), by its
+    name (see runtime_title); None for any other process."""
+    title = runtime_title(pid)
+    return None if title == ROOT_TEMPLATE_TITLE else title
 
 
 def alive(pid: int) -> bool:

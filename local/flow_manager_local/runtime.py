@@ -1,4 +1,5 @@
-"""The Lambda runtime inside one worker process (run as a script, stdlib only).
+"""The Lambda runtime inside one worker process (run as a script: the standard library,
+and the SDK and pydantic when priming them, as below).
 
 `workers.py` starts `python -I -u runtime.py FUNCTION_NAME` with the function's
 environment (plus this worker's settings in `_FLOW_MANAGER_LOCAL_WORKER`), and talks
@@ -21,8 +22,8 @@ the stack writes to, which closes when it dies), the process is its function's t
 (see `zygote.py`): after init it says `{"ready": true, "forkable": bool}`, and forks a
 worker, which then speaks the messages above, each time it is asked. Before the first
 fork (or, with `prime_first` false, once idle after it, or at the second fork if that
-comes first) it primes the SDK for the workers (`_prime`, the one import outside the
-stdlib, when the function has boto3) and runs the function's SnapStart hooks
+comes first) it primes the SDK for the workers (`_prime`, when the function has boto3)
+and runs the function's SnapStart hooks
 (`snapshot_restore_py`, below): the template is the snapshot, a forked worker its
 restore.
 
@@ -54,6 +55,7 @@ from typing import Any
 
 PARENT_POLL_SECONDS = 0.5
 ROOT_TITLE = "root-template"  # launch.ROOT_TEMPLATE_TITLE
+REQUEST_BYTES = 1 << 20  # a template's request to the root: its environment and config
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"  # the handler never sees it
 STARTED = b'{"started": true}'
 # How long a template that forked before its snapshot waits for quiet to take it.
@@ -202,8 +204,9 @@ class _InitError(Exception):
 
 
 def _watch_parent(stop: threading.Event | None = None) -> threading.Thread:
-    """Exit when the local stack goes away, even mid-handler, so no worker outlives it
-    (a spawned worker's, and a template's during its init: see _watch_stack)."""
+    """Exit when the parent goes away, even mid-handler: a spawned worker's is the
+    local stack, so no worker outlives it; the root template's, during its init (a
+    template's init watches the stack's pipe instead: _watch_stack_in_init)."""
     parent = os.getppid()
     stop = stop or threading.Event()
 
@@ -310,6 +313,28 @@ def _watch_stack(stack_fd: int) -> None:
     threading.Thread(target=watch, name="watch-stack", daemon=True).start()
 
 
+def _watch_stack_in_init(stack_fd: int) -> Callable[[], None]:
+    """Exit if the local stack goes while the init runs; returns what ends the watch
+    (and its thread, which a fork would not copy)."""
+    stop_read, stop_write = os.pipe()
+
+    def watch() -> None:
+        ready, _, _ = select.select([stack_fd, stop_read], [], [])
+        if stack_fd in ready:
+            os._exit(1)
+
+    thread = threading.Thread(target=watch, name="watch-stack-in-init", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        os.write(stop_write, b"x")
+        thread.join()
+        os.close(stop_read)
+        os.close(stop_write)
+
+    return stop
+
+
 def _prime(services: list[str]) -> None:
     """Pay in the template what each worker's first AWS calls would (SnapStart's
     priming): the SDK's import and each service's models, loaded once, shared by every
@@ -327,46 +352,35 @@ def _prime(services: list[str]) -> None:
             boto3.client(service)  # type: ignore[call-overload]
 
 
-class _Template:
-    """An initialised process that forks workers (a zygote): `workers.py`'s pool asks
-    for one with b"fork" on the control socket (SOCK_SEQPACKET) and is answered
-    `{"forked": pid}` with the worker's socket, stdout and stderr attached; every worker
-    that ends is reported as `{"exited": pid, "code": N}` (N < 0: the signal), since
-    only this process can collect it. A copy starts with the module already imported,
-    as SnapStart restores a snapshot: a new worker costs a fork, not an init."""
+class _Forker:
+    """What a template and the root template share: the control socket the stack asks
+    on, the stack's pipe (its end: the stack died), and the children they fork, whose
+    ends only they can collect and report (`{"exited": pid, "code": N}`, N < 0: the
+    signal). SIGCHLD wakes the loop through a socket pair: no thread, which a fork would
+    not copy."""
 
-    def __init__(
-        self, handler: Callable[[Any, Any], Any], config: dict[str, Any], control: socket.socket
-    ) -> None:
-        self.handler = handler
-        self.config = config
+    def __init__(self, control: socket.socket, stack_fd: int) -> None:
         self.control = control
-        # SIGCHLD wakes the loop through this pair (no thread: fork would not copy it).
+        self.stack_fd = stack_fd
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
-        self.unprimed = list(config.get("prime", ()))
-        self.prime_first = bool(config.get("prime_first", False))
-        self.snapshotted = False  # the before-snapshot hooks have run
-        self.forked = False
-        self.stack_fd = int(config["stack_fd"])
 
-    def run(self) -> int:
-        """Fork workers until the pool closes; in a forked worker, its exit code (it
-        returns through main, so it exits as any worker does: atexit, thread joins)."""
+    def _own_sockets(self) -> tuple[socket.socket, ...]:
+        return (self.control, self.wake_read, self.wake_write)
+
+    def _listen(self) -> None:
         signal.set_wakeup_fd(self.wake_write.fileno())
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        gc.freeze()  # what init made stays shared with the workers: no GC writes to it
+
+    def _wait(self, timeout: float | None = None) -> bool | None:
+        """Until the stack asks (True) or `timeout` passes (False), collecting the
+        children that end meanwhile; None once the stack has gone (then this ends)."""
         watched = [self.control.fileno(), self.wake_read.fileno(), self.stack_fd]
         while True:
-            # Forked before the snapshot (the API's first worker): take it once idle, so
-            # the next fork, when the load comes, does not wait for it.
-            pending = self.forked and not self.snapshotted
-            ready, _, _ = select.select(watched, [], [], PRIME_IDLE_SECONDS if pending else None)
+            ready, _, _ = select.select(watched, [], [], timeout)
             if not ready:
-                if not self._snapshot():
-                    return 0
-                continue
+                return False
             if self.stack_fd in ready:
                 os._exit(1)  # the local stack died
             if self.wake_read.fileno() in ready:
@@ -374,42 +388,12 @@ class _Template:
                     while self.wake_read.recv(512):
                         pass
                 if not self._collect():
-                    return 0
+                    return None
             if self.control.fileno() in ready:
-                try:
-                    message = self.control.recv(64)
-                except OSError:
-                    return 0
-                if not message:
-                    return 0  # the pool closed: its workers were stopped first
-                first = not self.snapshotted and (self.forked or self.prime_first)
-                if first and not self._snapshot():
-                    return 0
-                code = self._fork()
-                if code is not None:
-                    return code  # this is the worker, done
-                self.forked = True
-
-    def _snapshot(self) -> bool:
-        """What the workers would each load and make at their first calls, done once
-        here for all of them to share: the SDK's models, the function's before-snapshot
-        hooks. The API's first worker, which the start waits for, is forked before (see
-        Spawner). False if a hook left what a fork cannot copy: then this process ends,
-        having said so, and the pool starts new processes instead."""
-        _prime(self.unprimed)
-        _HOOKS.before_snapshot()
-        self.snapshotted = True
-        if not _forkable(self.control, self.wake_read, self.wake_write):
-            sys.stderr.write(f"[WARNING] {UNFORKABLE_AFTER_HOOKS}\n")
-            sys.stderr.flush()
-            self._send({"unforkable": True})
-            return False
-        gc.freeze()
-        # The pool replaces a worker forked before (the API's first) once it is idle.
-        return self._send({"snapshotted": True})
+                return True
 
     def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> bool:
-        """False once the pool has gone (its socket closed): then this process ends."""
+        """False once the stack has gone (its socket closed): then this process ends."""
         try:
             socket.send_fds(self.control, [json.dumps(message).encode()], fds or [])
         except OSError:
@@ -426,6 +410,80 @@ class _Template:
                 return True
             if not self._send({"exited": pid, "code": os.waitstatus_to_exitcode(status)}):
                 return False
+
+    def _detach(self) -> None:
+        """(In a forked child.) Not a forker any more: its sockets and signals go."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for sock in self._own_sockets():
+            sock.close()
+
+
+class _Template(_Forker):
+    """An initialised process that forks workers (a zygote): `workers.py`'s pool asks
+    for one with b"fork" on the control socket (SOCK_SEQPACKET) and is answered
+    `{"forked": pid}` with the worker's socket, stdout and stderr attached (and reports
+    each worker's end: `_Forker`). A copy starts with the module already imported, as
+    SnapStart restores a snapshot: a new worker costs a fork, not an init."""
+
+    def __init__(
+        self, handler: Callable[[Any, Any], Any], config: dict[str, Any], control: socket.socket
+    ) -> None:
+        super().__init__(control, int(config["stack_fd"]))
+        self.handler = handler
+        self.config = config
+        self.unprimed = list(config.get("prime", ()))
+        self.prime_first = bool(config.get("prime_first", False))
+        self.snapshotted = False  # the before-snapshot hooks have run
+        self.forked = False
+
+    def run(self) -> int:
+        """Fork workers until the pool closes; in a forked worker, its exit code (it
+        returns through main, so it exits as any worker does: atexit, thread joins)."""
+        self._listen()
+        gc.freeze()  # what init made stays shared with the workers: no GC writes to it
+        while True:
+            # Forked before the snapshot (the API's first worker): take it once idle, so
+            # the next fork, when the load comes, does not wait for it.
+            pending = self.forked and not self.snapshotted
+            asked = self._wait(PRIME_IDLE_SECONDS if pending else None)
+            if asked is None:
+                return 0
+            if not asked:
+                if not self._snapshot():
+                    return 0
+                continue
+            try:
+                message = self.control.recv(64)
+            except OSError:
+                return 0
+            if not message:
+                return 0  # the pool closed: its workers were stopped first
+            first = not self.snapshotted and (self.forked or self.prime_first)
+            if first and not self._snapshot():
+                return 0
+            code = self._fork()
+            if code is not None:
+                return code  # this is the worker, done
+            self.forked = True
+
+    def _snapshot(self) -> bool:
+        """What the workers would each load and make at their first calls, done once
+        here for all of them to share: the SDK's models, the function's before-snapshot
+        hooks. The API's first worker, which the start waits for, is forked before (see
+        Spawner). False if a hook left what a fork cannot copy: then this process ends,
+        having said so, and the pool starts new processes instead."""
+        _prime(self.unprimed)
+        _HOOKS.before_snapshot()
+        self.snapshotted = True
+        if not _forkable(*self._own_sockets()):
+            sys.stderr.write(f"[WARNING] {UNFORKABLE_AFTER_HOOKS}\n")
+            sys.stderr.flush()
+            self._send({"unforkable": True})
+            return False
+        gc.freeze()
+        # The pool replaces a worker forked before (the API's first) once it is idle.
+        return self._send({"snapshotted": True})
 
     def _fork(self) -> int | None:
         parent_end, child_end = socket.socketpair()
@@ -455,10 +513,7 @@ class _Template:
 
     def _become_worker(self, connection: socket.socket, out_write: int, err_write: int) -> int:
         os.setpgid(0, 0)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for sock in (self.control, self.wake_read, self.wake_write):
-            sock.close()
+        self._detach()
         os.dup2(out_write, 1)
         os.dup2(err_write, 2)
         os.close(out_write)
@@ -470,32 +525,29 @@ class _Template:
         return _serve(self.handler, self.config, Connection(connection.detach()), failed)
 
 
-class _Root:
+class _Root(_Forker):
     """The stack's one process that every function's template is forked from.
 
     Each template used to be a new interpreter that imported the SDK and parsed its
-    models (and the endpoints data) for itself: the same ~30 MB made again in each
+    models (and the endpoints data) for itself: the same pages made again in each
     function's template, shared with that function's workers only. The root imports
-    and parses them once (`_prime` of every service), then forks a template for each
-    function it is asked for, which takes on that function's environment, directory
-    and logs and runs its init (`_run`) as a new process would; so every function's
-    processes share those pages, until they write them.
+    and parses them once (`_prime` of every service, and pydantic), then forks a
+    template for each function it is asked for, which takes on that function's
+    environment, directory and logs and runs its init (`_run`) as a new process would;
+    so every function's processes share those pages, until they write them. (Not
+    Powertools: it reads the environment as it is imported.)
 
-    Asked with `{"template": {"environment", "cwd", "config"}}` and four
-    descriptors (the template's control socket, the stack's pipe, its stdout and
-    stderr), it answers `{"forked": pid}`; a template that ends is reported as
-    `{"exited": pid, "code": N}`. What it imported from outside the standard library
-    is said in its hello (`packages`): a function whose code brings its own copy of
-    one of them is not forked from here (it would get the root's instead).
+    Asked with `{"template": {"environment", "cwd", "config"}}` and four descriptors
+    (the template's control socket, the stack's pipe, its stdout and stderr), it
+    answers `{"forked": pid}`, and reports each template's end (`_Forker`). What it
+    imported from outside the standard library is said in its hello (`packages`): a
+    function whose code brings its own copy of one of them is not forked from here (it
+    would get the root's instead).
     """
 
     def __init__(self, config: dict[str, Any], control: socket.socket) -> None:
+        super().__init__(control, int(config["stack_fd"]))
         self.config = config
-        self.control = control
-        self.wake_read, self.wake_write = socket.socketpair()
-        self.wake_read.setblocking(False)
-        self.wake_write.setblocking(False)
-        self.stack_fd = int(config["stack_fd"])
 
     def run(self) -> int:
         _retitle(ROOT_TITLE)
@@ -506,53 +558,23 @@ class _Root:
             import pydantic  # noqa: F401  (most functions' models; no environment read)
         watcher_stop.set()
         watcher.join()
-        packages = _imported_packages()
-        if not _forkable(self.control, self.wake_read, self.wake_write):
+        if not _forkable(*self._own_sockets()):
             self._send({"ready": True, "forkable": False})
             return 0
-        self._send({"ready": True, "forkable": True, "packages": packages})
-        signal.set_wakeup_fd(self.wake_write.fileno())
-        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self._send({"ready": True, "forkable": True, "packages": _imported_packages()})
+        self._listen()
         gc.freeze()  # what it imported stays shared with every template: no GC writes
-        watched = [self.control.fileno(), self.wake_read.fileno(), self.stack_fd]
-        while True:
-            ready, _, _ = select.select(watched, [], [])
-            if self.stack_fd in ready:
-                os._exit(1)  # the local stack died
-            if self.wake_read.fileno() in ready:
-                with contextlib.suppress(BlockingIOError):
-                    while self.wake_read.recv(512):
-                        pass
-                if not self._collect():
-                    return 0
-            if self.control.fileno() in ready:
-                try:
-                    data, fds, _, _ = socket.recv_fds(self.control, 1 << 20, 4)
-                except OSError:
-                    return 0
-                if not data:
-                    return 0  # the stack closed it: its templates were stopped first
-                code = self._fork(json.loads(data)["template"], fds)
-                if code is not None:
-                    return code  # this is the template, its workers forked: done
-
-    def _send(self, message: dict[str, Any]) -> bool:
-        try:
-            self.control.send(json.dumps(message).encode())
-        except OSError:
-            return False
-        return True
-
-    def _collect(self) -> bool:
-        while True:
+        while self._wait():
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return True
-            if pid == 0:
-                return True
-            if not self._send({"exited": pid, "code": os.waitstatus_to_exitcode(status)}):
-                return False
+                data, fds, _, _ = socket.recv_fds(self.control, REQUEST_BYTES, 4)
+            except OSError:
+                return 0
+            if not data:
+                return 0  # the stack closed it: its templates were stopped first
+            code = self._fork(json.loads(data)["template"], fds)
+            if code is not None:
+                return code  # this is the template, its workers forked: done
+        return 0
 
     def _fork(self, request: dict[str, Any], fds: list[int]) -> int | None:
         pid = os.fork()
@@ -565,10 +587,7 @@ class _Root:
 
     def _become_template(self, request: dict[str, Any], fds: list[int]) -> int:
         os.setsid()  # as the stack starts a template: its own session and group
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for sock in (self.control, self.wake_read, self.wake_write):
-            sock.close()
+        self._detach()
         os.close(self.stack_fd)
         control_fd, stack_fd, out_write, err_write = fds
         os.dup2(out_write, 1)
@@ -580,22 +599,18 @@ class _Root:
         os.environ.update(request["environment"])
         time.tzset()
         os.chdir(request["cwd"])
+        config = {**request["config"], "control_fd": control_fd, "stack_fd": stack_fd}
+        sys.argv[1:] = [str(config["function_name"])]  # as the stack starts a template
         _adopt_sdk(shared_models=os.environ.get("AWS_DATA_PATH") == data_path)
-        return _run({**request["config"], "control_fd": control_fd, "stack_fd": stack_fd})
+        return _run(config)
 
 
 def _imported_packages() -> list[str]:
-    """The top-level packages imported from site-packages (which a function's code could
-    bring its own copy of)."""
-    import sysconfig
-
-    installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    found: set[str] = set()
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None) or ""
-        if any(path.startswith(f"{directory}/") for directory in installed):
-            found.add(name.partition(".")[0])
-    return sorted(found)
+    """The top-level modules imported from outside the standard library (which a
+    function's code could bring its own copy of)."""
+    ours = {"__main__", "__mp_main__"}  # this script
+    names = {name.partition(".")[0] for name in list(sys.modules)}
+    return sorted(names - set(sys.stdlib_module_names) - set(sys.builtin_module_names) - ours)
 
 
 def _retitle(title: str) -> None:
@@ -615,11 +630,15 @@ def _adopt_sdk(*, shared_models: bool) -> None:
     root_session = getattr(boto3, "DEFAULT_SESSION", None)
     if root_session is None:
         return
-    loader = root_session._session.get_component("data_loader")
     boto3.DEFAULT_SESSION = None
-    if shared_models:
-        boto3.setup_default_session()
-        boto3.DEFAULT_SESSION._session.register_component("data_loader", loader)
+    if not shared_models:
+        return  # another AWS_DATA_PATH: other models, its session loads its own
+    import botocore.session
+
+    session = botocore.session.get_session()
+    # Before boto3's Session wraps it: that takes the loader for the resource models.
+    session.register_component("data_loader", root_session._session.get_component("data_loader"))
+    boto3.setup_default_session(botocore_session=session)
 
 
 def main(argv: list[str]) -> int:
@@ -644,8 +663,11 @@ def _run(config: dict[str, Any]) -> int:
         def say(message: dict[str, Any]) -> None:
             connection.send_bytes(json.dumps(message).encode())
 
-    stop_watching = threading.Event()
-    watcher = _watch_parent(stop_watching)  # through init too: an import may hang
+    # Through init too: an import may hang. A template watches the stack's pipe (its
+    # parent may be the root template); a spawned worker, its parent (the stack).
+    stop_watching = _watch_stack_in_init(int(config["stack_fd"])) if template else None
+    if not template:
+        _watch_parent()
     # The handler's code comes first, then its layers, as in /var/task and /opt/python.
     sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
     _HOOKS.install()
@@ -658,8 +680,8 @@ def _run(config: dict[str, Any]) -> int:
     if not template:
         say({"ready": True})
         return _serve(handler, config, connection)
-    stop_watching.set()  # the template watches in its loop: fork copies no thread
-    watcher.join()
+    assert stop_watching is not None
+    stop_watching()  # the template watches in its loop: fork copies no thread
     if not _forkable(control):
         say({"ready": True, "forkable": False})
         return 0

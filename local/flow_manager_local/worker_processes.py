@@ -40,6 +40,9 @@ STOP_GRACE_SECONDS = 2.0
 # What a template may load for its workers (see runtime._prime): the services moto
 # serves to the local stack's functions, of which each gets those its Policies allow.
 PRIMED_SERVICES = ("dynamodb", "s3", "stepfunctions", "scheduler")
+# Read by the interpreter as it starts (LC_CTYPE, the streams' encoding): a template
+# forked from the root template has the root's.
+LOCALE_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
 
 
 class WorkerInitError(Exception):
@@ -333,7 +336,8 @@ class Spawner:
             lambda stream: pump(stream, self.console, self.source),
             stack_fd,
         )
-        root = self.root.zygote() if self.root is not None and self.root.suits(self.spec) else None
+        suits = self.root is not None and self.root.suits(self.spec, self.environment)
+        root = self.root.zygote() if self.root is not None and suits else None
         if root is not None:
             with contextlib.suppress(TemplateGone):
                 return Zygote(*args, root=root)
@@ -461,12 +465,19 @@ class TemplateRoot:
             self._zygote = zygote
             return zygote
 
-    def suits(self, spec: FunctionSpec) -> bool:
-        """Whether the function's code and layers leave the root's packages to it."""
-        self.zygote()  # its packages are known once it runs
+    def suits(self, spec: FunctionSpec, environment: Mapping[str, str]) -> bool:
+        """Whether a template forked from the root would be as one started anew: the
+        function's code and layers bring none of the root's packages (as a directory,
+        a module or an extension), and its environment sets the locale as the root's
+        does (the interpreter reads it as it starts). A function that puts a directory
+        of its own on sys.path as it runs is not seen here."""
+        if any(environment.get(name) != self.environment.get(name) for name in LOCALE_VARIABLES):
+            return False
+        if self.zygote() is None:
+            return False
         for directory in (spec.code_dir, *spec.layer_dirs):
             for name in self._packages:
-                if (directory / name).exists() or (directory / f"{name}.py").exists():
+                if (directory / name).exists() or any(directory.glob(f"{name}.*")):
                     return False
         return True
 

@@ -219,25 +219,21 @@ class Zygote:
         return self.hello
 
     def fork(self) -> Forked:
-        with self._forking:
-            if self._gone:
-                raise TemplateGone
-            try:
-                self._control.send(b"fork")
-            except OSError:
-                raise TemplateGone from None
-            try:
-                answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
-            except queue.Empty:
-                self._gone = True  # a late answer would go to the next fork: no next
-                raise TemplateGone from None
-            if not isinstance(answer, Forked):
-                raise TemplateGone
-            return answer
+        """A worker; TemplateGone if the template has gone."""
+        answer = self._ask(b"fork")
+        if not isinstance(answer, Forked):
+            raise TemplateGone
+        return answer
 
     def fork_template(self, request: bytes, fds: Sequence[int]) -> ForkedProcess:
         """(The root.) A function's template forked with `request`; TemplateGone if the
         root has gone."""
+        answer = self._ask(request, fds)
+        if not isinstance(answer, ForkedProcess):
+            raise TemplateGone
+        return answer
+
+    def _ask(self, request: bytes, fds: Sequence[int] = ()) -> Forked | ForkedProcess | None:
         with self._forking:
             if self._gone:
                 raise TemplateGone
@@ -246,13 +242,10 @@ class Zygote:
             except OSError:
                 raise TemplateGone from None
             try:
-                answer = self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
+                return self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
             except queue.Empty:
-                self._gone = True
+                self._gone = True  # a late answer would go to the next fork: no next
                 raise TemplateGone from None
-            if not isinstance(answer, ForkedProcess):
-                raise TemplateGone
-            return answer
 
     def _read(self) -> None:
         try:
@@ -317,8 +310,7 @@ class Zygote:
         )
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        _kill_group(self.process.pid)
         self.close()
 
     def close(self, grace: float = 2.0) -> None:
@@ -329,8 +321,19 @@ class Zygote:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace)
         if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            _kill_group(self.process.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=grace)
         self._control.close()
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the template's process group, or the template alone: one the root has
+    just forked may not have made its own session yet."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        pass

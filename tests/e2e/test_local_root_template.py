@@ -22,14 +22,17 @@ from tests.e2e.worker_pools import call, run_together
 pytestmark = local_only
 
 PROBE = """
-import os, sys
+import os, sys, time
 
 def lambda_handler(event, context):
+    time.sleep(event.get("seconds", 0))
     import boto3
     session = boto3.DEFAULT_SESSION or boto3.Session()
     loader = session._session.get_component("data_loader")
     import pydantic
     return {
+        "key": session.get_credentials().access_key,
+        "resource_loader_shared": session._loader is loader,
         "pid": os.getpid(),
         "table": os.environ.get("TABLE"),
         "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
@@ -48,8 +51,12 @@ def _parent(pid: int) -> int:
 
 @pytest.fixture
 def root() -> Iterator[TemplateRoot]:
-    # Another region than the functions' (us-east-1): what is the function's shows.
-    environment = root_environment(endpoint_url="http://127.0.0.1:9", region="eu-west-1")
+    # Another region and key than the functions' (us-east-1, "testing"): what is the
+    # function's shows. (Requested before make_pool: its pools close first.)
+    environment = {
+        **root_environment(endpoint_url="http://127.0.0.1:9", region="eu-west-1"),
+        "AWS_ACCESS_KEY_ID": "the-root-s",
+    }
     made = TemplateRoot(sys.executable, environment, Console(io.StringIO(), colour=False))
     yield made
     made.close()
@@ -62,7 +69,7 @@ def _template_of(pool: FunctionPool) -> int:
 
 
 def test_every_function_s_template_is_forked_from_the_one_root_template(
-    make_pool: Callable[..., Any], root: TemplateRoot
+    root: TemplateRoot, make_pool: Callable[..., Any]
 ) -> None:
     # Given two functions' pools that share the root template
     first, _ = make_pool(PROBE, root=root, logical_id="FirstFunction")
@@ -80,33 +87,38 @@ def test_every_function_s_template_is_forked_from_the_one_root_template(
 
 
 def test_a_template_forked_from_the_root_runs_in_its_function_s_environment(
-    make_pool: Callable[..., Any], root: TemplateRoot
+    root: TemplateRoot, make_pool: Callable[..., Any]
 ) -> None:
     # Given a function forked from a root made in another region
     pool, _ = make_pool(PROBE, root=root)
     # When it is invoked
     _, body = call(pool, {})
-    # Then it sees its own variables, directory and region, not the root's
+    # Then it sees its own variables, directory, region and credentials, not the root's
+    # (whose session resolved its own key as it loaded the models)
     assert body["table"] == "from-the-template"
     assert body["function"] == "scratch"
     assert Path(body["cwd"]).name == "fn0"
     assert body["region"] == "us-east-1"
+    assert body["key"] == "testing"
 
 
 def test_a_function_finds_the_models_the_root_loaded_whatever_its_policies_allow(
-    make_pool: Callable[..., Any], root: TemplateRoot
+    root: TemplateRoot, make_pool: Callable[..., Any]
 ) -> None:
     # Given a function whose policies allow no service its own template would load
     pool, _ = make_pool(PROBE, root=root, services=frozenset({"sqs"}), max_workers=2)
     # When two of its workers answer
     bodies = run_together(pool, 2, 0.2)
-    # Then each found the models the root parsed, in its own session's loader
+    # Then each found the models the root parsed, in its own session's loader, which
+    # its resource models come from too
+    assert len({body["pid"] for body in bodies}) == 2
     for body in bodies:
         assert {"dynamodb", "s3", "stepfunctions", "scheduler"} <= set(body["models"])
+        assert body["resource_loader_shared"]
 
 
 def test_a_function_that_brings_its_own_copy_of_a_root_package_imports_its_own(
-    make_pool: Callable[..., Any], root: TemplateRoot
+    root: TemplateRoot, make_pool: Callable[..., Any]
 ) -> None:
     # Given a function whose code vendors a package the root has imported (pydantic)
     vendored = {"pydantic/__init__.py": "VENDORED = True\n"}
@@ -115,6 +127,20 @@ def test_a_function_that_brings_its_own_copy_of_a_root_package_imports_its_own(
     _, body = call(pool, {})
     # Then it imported its own copy, in a template the root did not fork
     assert body["pydantic"].startswith(str(pool.spec.code_dir))
+    assert _parent(_template_of(pool)) == os.getpid()
+
+
+def test_a_function_with_a_locale_of_its_own_gets_a_template_of_its_own(
+    root: TemplateRoot, make_pool: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function whose environment sets another locale than the root's (which
+    # the interpreter reads as it starts: a fork would keep the root's)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    pool, _ = make_pool(PROBE, root=root, env=["LANG"])
+    # When it is invoked
+    answer, _ = call(pool, {})
+    # Then it answers from a template started as a process, not forked from the root
+    assert answer.function_error is None
     assert _parent(_template_of(pool)) == os.getpid()
 
 
