@@ -57,6 +57,7 @@ from flow_manager_local import (
 )
 from flow_manager_local.console import Console, route_logging
 from flow_manager_local.gateway import Gateway, LocalHandler, Route
+from flow_manager_local.root_template import TemplateRoot, root_environment
 from flow_manager_local.template import (
     IMPLICIT_API,
     IMPLICIT_STAGE,
@@ -66,7 +67,7 @@ from flow_manager_local.template import (
     TemplateError,
     read_stack,
 )
-from flow_manager_local.worker_processes import TemplateRoot, root_environment, worker_environment
+from flow_manager_local.worker_processes import worker_environment
 from flow_manager_local.workers import FunctionPool, Workers
 
 if TYPE_CHECKING:

@@ -4,7 +4,8 @@
 (`zygote.py`), so a new worker costs a fork, not an init, or spawned as a new process
 running `runtime.py` when the function's init cannot be forked from. `Worker` is one
 of them as the pool (`workers.py`) holds it, whichever way it came. Templates are
-themselves forked from one `TemplateRoot` that has imported the SDK for all functions.
+themselves forked from one root template that has imported the SDK for all functions
+(`root_template.py`).
 
 Templates (and spawned workers) run in their own session, and forked workers in their
 own process group, so Ctrl-C in a terminal reaches the local stack only, which then
@@ -26,12 +27,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flow_manager_local.console import Console, pump
 from flow_manager_local.policies import ANY_SERVICE
 from flow_manager_local.template import FunctionSpec
 from flow_manager_local.zygote import TemplateGone, Zygote
+
+if TYPE_CHECKING:
+    from flow_manager_local.root_template import TemplateRoot
 
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 CONFIG_VARIABLE = "_FLOW_MANAGER_LOCAL_WORKER"
@@ -40,9 +44,6 @@ STOP_GRACE_SECONDS = 2.0
 # What a template may load for its workers (see runtime._prime): the services moto
 # serves to the local stack's functions, of which each gets those its Policies allow.
 PRIMED_SERVICES = ("dynamodb", "s3", "stepfunctions", "scheduler")
-# Read by the interpreter as it starts (LC_CTYPE, the streams' encoding): a template
-# forked from the root template has the root's.
-LOCALE_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
 
 
 class WorkerInitError(Exception):
@@ -129,7 +130,7 @@ def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) ->
     must not reach code that believes it talks to moto.
     """
     return {
-        **_BASE_ENVIRONMENT,
+        **BASE_ENVIRONMENT,
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
@@ -142,16 +143,12 @@ def worker_environment(spec: FunctionSpec, *, endpoint_url: str, region: str) ->
         # Tracing needs an X-Ray daemon; the template may still switch it on.
         "POWERTOOLS_TRACE_DISABLED": "true",
         **spec.environment,
-        **_forced_environment(endpoint_url, region),
+        **forced_environment(endpoint_url, region),
     }
 
 
-def root_environment(*, endpoint_url: str, region: str) -> dict[str, str]:
-    """What the root template sees (TemplateRoot): no function's own variables."""
-    return {**_BASE_ENVIRONMENT, **_forced_environment(endpoint_url, region)}
-
-
-_BASE_ENVIRONMENT = {
+# What every process of the local stack's runtime sees (the root template too).
+BASE_ENVIRONMENT = {
     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     "LANG": "en_US.UTF-8",
     "TZ": "UTC",
@@ -160,8 +157,8 @@ _BASE_ENVIRONMENT = {
 }
 
 
-def _forced_environment(endpoint_url: str, region: str) -> dict[str, str]:
-    # Whatever the template says, the local stack talks to moto only.
+def forced_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """Whatever the template says: the local stack talks to moto only."""
     return {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -400,98 +397,6 @@ def receive(worker: Worker, timeout: float) -> dict[str, Any]:
         answer: dict[str, Any] = json.loads(worker.connection.recv_bytes())
         if "started" not in answer:
             return answer
-
-
-class TemplateRoot:
-    """The one process every function's template is forked from (runtime._Root): it
-    has imported the SDK and parsed the models of PRIMED_SERVICES once for them all.
-    Started on first use; if it cannot start, or is not forkable, each template is a
-    new process again, as before. It is not forked from for a function whose code or
-    layers bring their own copy of a package it imported (a vendored boto3): that
-    function's init must import its own."""
-
-    def __init__(self, python: str, environment: Mapping[str, str], console: Console) -> None:
-        self.python = python
-        self.environment = dict(environment)
-        self.console = console
-        self._lock = threading.Lock()
-        self._zygote: Zygote | None = None
-        self._failed = False
-        self._closed = False
-        self._packages: frozenset[str] = frozenset()
-        self._stack_pipe: tuple[int, int] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        zygote = self._zygote
-        return None if zygote is None else zygote.pid
-
-    def zygote(self) -> Zygote | None:
-        """The running root, started if need be; None if it cannot be (then never)."""
-        with self._lock:
-            if self._zygote is not None and self._zygote.alive:
-                return self._zygote
-            if self._failed or self._closed:
-                return None
-            if self._zygote is not None:  # it died: new processes from now on
-                self._zygote.close(STOP_GRACE_SECONDS)
-                self._zygote = None
-                self._failed = True
-                return None
-            if self._stack_pipe is None:
-                self._stack_pipe = os.pipe()
-            zygote = Zygote(
-                [self.python, "-I", "-u", str(RUNTIME_SCRIPT), "flow-manager-root"],
-                self.environment,
-                {"root": True, "prime": list(PRIMED_SERVICES)},
-                RUNTIME_SCRIPT.parent,
-                lambda stream: pump(stream, self.console, "templates"),
-                stack_fd=self._stack_pipe[0],
-            )
-            try:
-                hello = zygote.wait_ready(INIT_TIMEOUT_SECONDS)
-            except (TimeoutError, EOFError):
-                hello = {}
-            if not hello.get("forkable"):
-                self.console.line(
-                    "templates",
-                    "the root template cannot be forked from: "
-                    "every function's template starts as a new process",
-                )
-                zygote.kill()
-                self._failed = True
-                return None
-            self._packages = frozenset(str(name) for name in hello.get("packages", ()))
-            self._zygote = zygote
-            return zygote
-
-    def suits(self, spec: FunctionSpec, environment: Mapping[str, str]) -> bool:
-        """Whether a template forked from the root would be as one started anew: the
-        function's code and layers bring none of the root's packages (as a directory,
-        a module or an extension), and its environment sets the locale as the root's
-        does (the interpreter reads it as it starts). A function that puts a directory
-        of its own on sys.path as it runs is not seen here."""
-        if any(environment.get(name) != self.environment.get(name) for name in LOCALE_VARIABLES):
-            return False
-        if self.zygote() is None:
-            return False
-        for directory in (spec.code_dir, *spec.layer_dirs):
-            for name in self._packages:
-                if (directory / name).exists() or any(directory.glob(f"{name}.*")):
-                    return False
-        return True
-
-    def close(self) -> None:
-        """Stop it (the templates it forked were stopped first)."""
-        with self._lock:
-            self._closed = True
-            zygote, self._zygote = self._zygote, None
-            if zygote is not None:
-                zygote.close(STOP_GRACE_SECONDS)
-            if self._stack_pipe is not None:
-                for end in self._stack_pipe:
-                    os.close(end)
-                self._stack_pipe = None
 
 
 def process_title(logical_id: str) -> str:

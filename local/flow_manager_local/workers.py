@@ -39,13 +39,13 @@ from typing import Any
 
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
+from flow_manager_local.root_template import TemplateRoot
 from flow_manager_local.template import FunctionSpec
 from flow_manager_local.worker_processes import (
     INIT_TIMEOUT_SECONDS,
     STOP_GRACE_SECONDS,
     PoolClosed,
     Spawner,
-    TemplateRoot,
     Worker,
     WorkerInitError,
     error,

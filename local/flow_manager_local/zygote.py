@@ -11,7 +11,7 @@ worker, and knowing how each worker ended, which only the template can learn (a
 worker is its child, not ours): `ForkedProcess` answers `poll` and `wait` as the
 `subprocess.Popen` of a spawned worker does, from the template's reports.
 
-The stack's root template (`runtime._Root`, see worker_processes.TemplateRoot) is a
+The stack's root template (`runtime._Root`, see root_template.TemplateRoot) is a
 Zygote too, one level up: asked with `fork_template`, it forks a function's template,
 whose control socket and pipes are made here; the template is then a ForkedProcess of
 the root's, as a worker is of its template's.

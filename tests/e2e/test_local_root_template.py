@@ -14,7 +14,8 @@ import pytest
 
 from flow_manager_local.console import Console
 from flow_manager_local.launch import function_of
-from flow_manager_local.worker_processes import TemplateRoot, process_title, root_environment
+from flow_manager_local.root_template import TemplateRoot, root_environment
+from flow_manager_local.worker_processes import process_title
 from flow_manager_local.workers import FunctionPool
 from tests.e2e.support import local_only
 from tests.e2e.worker_pools import call, run_together

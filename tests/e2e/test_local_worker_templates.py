@@ -96,7 +96,8 @@ import io, json, sys, threading, time
 from pathlib import Path
 from flow_manager_local.console import Console
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.worker_processes import TemplateRoot, root_environment, worker_environment
+from flow_manager_local.root_template import TemplateRoot, root_environment
+from flow_manager_local.worker_processes import worker_environment
 from flow_manager_local.workers import FunctionPool
 
 code = Path(sys.argv[1])

@@ -15,8 +15,9 @@ from typing import Any
 
 from flow_manager_local.console import Console
 from flow_manager_local.moto_lambda import Invocation
+from flow_manager_local.root_template import TemplateRoot
 from flow_manager_local.template import FunctionSpec
-from flow_manager_local.worker_processes import TemplateRoot, worker_environment
+from flow_manager_local.worker_processes import worker_environment
 from flow_manager_local.workers import FunctionPool
 
 HANDLER = """
