@@ -118,8 +118,8 @@ def memory(pid: int) -> Memory:
 
 def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU time (user + system) used so far by `pid` and its children, by process kind:
-    "serve" (with the children it reaped), the root template, and each function's
-    template and workers by name."""
+    "serve" (with the children it reaped), the root template (with the templates that
+    ended, and their workers), and each function's template and workers by name."""
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
     for each in (pid, *descendants(pid)):

@@ -40,7 +40,8 @@ class TemplateRoot:
     Started on first use; if it cannot start, or is not forkable, each template is a
     new process again, as before. It is not forked from for a function whose code or
     layers bring their own copy of a package it imported (a vendored boto3): that
-    function's init must import its own."""
+    function's init must import its own; nor for one whose environment sets another
+    locale (LOCALE_VARIABLES)."""
 
     def __init__(self, python: str, environment: Mapping[str, str], console: Console) -> None:
         self.python = python

@@ -203,21 +203,19 @@ class _InitError(Exception):
         self.error = error
 
 
-def _watch_parent(stop: threading.Event | None = None) -> threading.Thread:
+def _watch_parent() -> None:
     """Exit when the parent goes away, even mid-handler: a spawned worker's is the
-    local stack, so no worker outlives it; the root template's, during its init (a
-    template's init watches the stack's pipe instead: _watch_stack_in_init)."""
+    local stack, so no worker outlives it. (A template, its workers and the root
+    template watch the stack's pipe instead: _watch_stack.)"""
     parent = os.getppid()
-    stop = stop or threading.Event()
 
     def watch() -> None:
-        while not stop.wait(PARENT_POLL_SECONDS):
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
             if os.getppid() != parent:
                 os._exit(1)
 
-    thread = threading.Thread(target=watch, name="watch-parent", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def _handle(
@@ -301,21 +299,12 @@ def _one_thread(settle_seconds: float = 0.2) -> bool:
         time.sleep(0.005)
 
 
-def _watch_stack(stack_fd: int) -> None:
+def _watch_stack(stack_fd: int) -> Callable[[], None]:
     """Exit when the local stack goes away: it holds the only write end of this pipe,
-    which the kernel closes when it dies (so a worker outlives its template, not the
-    stack)."""
-
-    def watch() -> None:
-        select.select([stack_fd], [], [])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-stack", daemon=True).start()
-
-
-def _watch_stack_in_init(stack_fd: int) -> Callable[[], None]:
-    """Exit if the local stack goes while the init runs; returns what ends the watch
-    (and its thread, which a fork would not copy)."""
+    which the kernel closes when it dies (so a worker outlives its template, and a
+    template the root template, not the stack). Returns what ends the watch and its
+    thread: a template and the root watch so through their init only, as a fork would
+    not copy the thread (their loops watch the pipe from then on)."""
     stop_read, stop_write = os.pipe()
 
     def watch() -> None:
@@ -323,7 +312,7 @@ def _watch_stack_in_init(stack_fd: int) -> Callable[[], None]:
         if stack_fd in ready:
             os._exit(1)
 
-    thread = threading.Thread(target=watch, name="watch-stack-in-init", daemon=True)
+    thread = threading.Thread(target=watch, name="watch-stack", daemon=True)
     thread.start()
 
     def stop() -> None:
@@ -551,13 +540,11 @@ class _Root(_Forker):
 
     def run(self) -> int:
         _retitle(ROOT_TITLE)
-        watcher_stop = threading.Event()
-        watcher = _watch_parent(watcher_stop)
+        stop_watching = _watch_stack(self.stack_fd)  # through init: an import may hang
         _prime(list(self.config.get("prime", ())))
         with contextlib.suppress(ImportError):
             import pydantic  # noqa: F401  (most functions' models; no environment read)
-        watcher_stop.set()
-        watcher.join()
+        stop_watching()
         if not _forkable(*self._own_sockets()):
             self._send({"ready": True, "forkable": False})
             return 0
@@ -637,6 +624,8 @@ def _adopt_sdk(*, shared_models: bool) -> None:
 
     session = botocore.session.get_session()
     # Before boto3's Session wraps it: that takes the loader for the resource models.
+    # (It also appends boto3's data directory to the loader's search path again: a
+    # repeat only, which the root's models do not depend on.)
     session.register_component("data_loader", root_session._session.get_component("data_loader"))
     boto3.setup_default_session(botocore_session=session)
 
@@ -665,7 +654,7 @@ def _run(config: dict[str, Any]) -> int:
 
     # Through init too: an import may hang. A template watches the stack's pipe (its
     # parent may be the root template); a spawned worker, its parent (the stack).
-    stop_watching = _watch_stack_in_init(int(config["stack_fd"])) if template else None
+    stop_watching = _watch_stack(int(config["stack_fd"])) if template else None
     if not template:
         _watch_parent()
     # The handler's code comes first, then its layers, as in /var/task and /opt/python.

@@ -310,7 +310,7 @@ class Zygote:
         )
 
     def kill(self) -> None:
-        _kill_group(self.process.pid)
+        _kill_group(self.process.pid, running=self.process.poll() is None)
         self.close()
 
     def close(self, grace: float = 2.0) -> None:
@@ -321,19 +321,21 @@ class Zygote:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace)
         if self.process.poll() is None:
-            _kill_group(self.process.pid)
+            _kill_group(self.process.pid, running=True)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=grace)
         self._control.close()
 
 
-def _kill_group(pid: int) -> None:
-    """SIGKILL the template's process group, or the template alone: one the root has
-    just forked may not have made its own session yet."""
+def _kill_group(pid: int, *, running: bool) -> None:
+    """SIGKILL the template's process group; if there is none but the template still
+    runs, the template alone: one the root has just forked may not have made its own
+    session yet. (Not once it has ended: its pid may be another process's by now.)"""
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+        if running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     except PermissionError:
         pass

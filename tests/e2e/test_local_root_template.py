@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -109,7 +112,7 @@ def test_a_function_finds_the_models_the_root_loaded_whatever_its_policies_allow
     # Given a function whose policies allow no service its own template would load
     pool, _ = make_pool(PROBE, root=root, services=frozenset({"sqs"}), max_workers=2)
     # When two of its workers answer
-    bodies = run_together(pool, 2, 0.2)
+    bodies = run_together(pool, 2, 0.5)
     # Then each found the models the root parsed, in its own session's loader, which
     # its resource models come from too
     assert len({body["pid"] for body in bodies}) == 2
@@ -129,6 +132,55 @@ def test_a_function_that_brings_its_own_copy_of_a_root_package_imports_its_own(
     # Then it imported its own copy, in a template the root did not fork
     assert body["pydantic"].startswith(str(pool.spec.code_dir))
     assert _parent(_template_of(pool)) == os.getpid()
+
+
+def test_a_function_that_vendors_an_extension_module_of_a_root_package_gets_its_own_template(
+    root: TemplateRoot, make_pool: Callable[..., Any]
+) -> None:
+    # Given a function whose code has an extension module named as one the root
+    # imported (pydantic's typing_inspection; the handler itself never imports it)
+    vendored = {"typing_inspection.cpython-313-x86_64-linux-gnu.so": ""}
+    pool, _ = make_pool(files=vendored, root=root)
+    # When it is invoked
+    answer, _ = call(pool, {})
+    # Then it answers from a template the root did not fork
+    assert answer.function_error is None
+    assert _parent(_template_of(pool)) == os.getpid()
+
+
+SLOW_INIT = """
+import os, time
+time.sleep(float(os.environ["INIT_SECONDS"]))
+
+def lambda_handler(event, context):
+    return {"pid": os.getpid()}
+"""
+
+
+def test_a_template_whose_init_outlasts_the_root_template_still_serves(
+    root: TemplateRoot, make_pool: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function forked from the root whose init takes 2 s (a parent's watcher
+    # would notice within runtime.PARENT_POLL_SECONDS)
+    monkeypatch.setenv("INIT_SECONDS", "2")
+    pool, _ = make_pool(SLOW_INIT, root=root, env=["INIT_SECONDS"], warm=False)
+    starting = threading.Thread(target=pool.start)
+    starting.start()
+    # When the root template is killed while that init runs
+    deadline = time.monotonic() + 10
+    while pool._spawner.template_pid is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    template = pool._spawner.template_pid
+    assert root.pid is not None
+    assert template is not None
+    os.kill(root.pid, signal.SIGKILL)
+    starting.join(20)
+    # Then that template ends its init and forks the worker that answers (it watches
+    # the stack, not the root); templates started from now on are processes of their own
+    answer, body = call(pool, {})
+    assert answer.function_error is None, body
+    assert _parent(body["pid"]) == template
+    assert root.zygote() is None
 
 
 def test_a_function_with_a_locale_of_its_own_gets_a_template_of_its_own(
