@@ -141,6 +141,7 @@ class Zygote:
         self._workers: dict[int, ForkedProcess] = {}
         self._lock = threading.Lock()
         self._gone = False
+        self._read_all = threading.Event()  # its last message (and its end) is known
         self._unforkable = False
         self._snapshotted = False
         self.hello: dict[str, Any] = {}
@@ -216,6 +217,8 @@ class Zygote:
         self.hello = json.loads(message)
         if self.hello.get("forkable"):
             threading.Thread(target=self._read, name=f"zygote-{self.pid}", daemon=True).start()
+        else:
+            self._read_all.set()  # nothing more to read: it exits
         return self.hello
 
     def fork(self) -> Forked:
@@ -240,6 +243,9 @@ class Zygote:
             try:
                 socket.send_fds(self._control, [request], list(fds))
             except OSError:
+                # It has gone: what it said last (that it cannot be forked from) decides
+                # what replaces it, so let the reader take that in first.
+                self._read_all.wait(FORK_TIMEOUT_SECONDS)
                 raise TemplateGone from None
             try:
                 return self._answers.get(timeout=FORK_TIMEOUT_SECONDS)
@@ -273,6 +279,7 @@ class Zygote:
                 # Still running, and still the pool's (they watch the stack, not the
                 # template), but how they end is no longer known.
                 process.ended(None)
+            self._read_all.set()
             self._answers.put(None)
 
     def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:

@@ -5,6 +5,7 @@ alone, on scratch functions)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from flow_manager_local.zygote import TemplateGone, Zygote
 from tests.e2e.support import local_only
 from tests.e2e.worker_pools import call, kill_and_wait, run_together
 
@@ -209,3 +211,43 @@ def test_a_function_whose_policies_allow_no_service_moto_serves_gets_no_sdk_load
     bodies = run_together(pool, 2, 0.5)
     # Then neither worker found the SDK loaded: nothing was loaded for them
     assert [b["loaded"] for b in bodies] == [False, False]
+
+
+UNFORKABLE_AND_GONE = """
+import json, os, socket
+config = json.loads(os.environ.pop("_FLOW_MANAGER_LOCAL_WORKER"))
+control = socket.socket(fileno=config["control_fd"])
+control.send(json.dumps({"ready": True, "forkable": True}).encode())
+control.send(json.dumps({"unforkable": True}).encode())
+"""
+
+
+def test_a_fork_asked_of_a_template_that_has_gone_knows_what_it_said_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a template that said it cannot be forked from and exited, whose last
+    # message the stack's reader takes in slowly (a busy stack)
+    original = Zygote._dispatch
+
+    def slow(zygote: Zygote, message: dict[str, Any], fds: list[int]) -> None:
+        if "unforkable" in message:
+            time.sleep(0.5)
+        original(zygote, message, fds)
+
+    monkeypatch.setattr(Zygote, "_dispatch", slow)
+    stack_read, stack_write = os.pipe()
+    try:
+        command = [sys.executable, "-c", UNFORKABLE_AND_GONE]
+        zygote = Zygote(command, {}, {}, tmp_path, lambda stream: None, stack_fd=stack_read)
+        assert zygote.wait_ready(10)["forkable"]
+        zygote.process.wait(10)  # gone: a request cannot reach it
+        # When a worker is asked of it
+        with pytest.raises(TemplateGone):
+            zygote.fork()
+        # Then it is known by then that it could not be forked from (so the pool spawns
+        # processes, rather than starting another template to run its hooks again)
+        assert zygote.unforkable
+        zygote.close()
+    finally:
+        os.close(stack_read)
+        os.close(stack_write)
