@@ -98,21 +98,23 @@ class TemplateRoot:
             self._zygote = zygote
             return zygote
 
-    def suits(self, spec: FunctionSpec, environment: Mapping[str, str]) -> bool:
-        """Whether a template forked from the root would be as one started anew: the
-        function's code and layers bring none of the root's packages (as a directory,
-        a module or an extension), and its environment sets the locale as the root's
-        does (the interpreter reads it as it starts). A function that puts a directory
-        of its own on sys.path as it runs is not seen here."""
+    def for_function(self, spec: FunctionSpec, environment: Mapping[str, str]) -> Zygote | None:
+        """The running root, to fork the function's template from; None if there is
+        none, or if a fork would not be as a template started anew: the function's code
+        or layers bring one of the root's packages (as a directory, a module or an
+        extension), or its environment sets another locale than the root's (the
+        interpreter reads it as it starts). A function that puts a directory of its own
+        on sys.path as it runs is not seen here."""
         if any(environment.get(name) != self.environment.get(name) for name in LOCALE_VARIABLES):
-            return False
-        if self.zygote() is None:
-            return False
+            return None
+        root = self.zygote()
+        if root is None:
+            return None
         for directory in (spec.code_dir, *spec.layer_dirs):
             for name in self._packages:
                 if (directory / name).exists() or any(directory.glob(f"{name}.*")):
-                    return False
-        return True
+                    return None
+        return root
 
     def close(self) -> None:
         """Stop it (the templates it forked were stopped first)."""

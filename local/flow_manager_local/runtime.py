@@ -640,42 +640,58 @@ def main(argv: list[str]) -> int:
 def _run(config: dict[str, Any]) -> int:
     """A function's process from its init on: a template, or a spawned worker."""
     _retitle(str(config.get("title", "")))
-    template = "control_fd" in config
-    if template:
-        control = socket.socket(fileno=int(config["control_fd"]))
+    if "control_fd" in config:
+        return _run_template(config)
+    return _run_worker(config)
 
-        def say(message: dict[str, Any]) -> None:
-            control.send(json.dumps(message).encode())
-    else:
-        connection = Connection(int(config["fd"]))
 
-        def say(message: dict[str, Any]) -> None:
-            connection.send_bytes(json.dumps(message).encode())
+def _run_worker(config: dict[str, Any]) -> int:
+    connection = Connection(int(config["fd"]))
 
-    # Through init too: an import may hang. A template watches the stack's pipe (its
-    # parent may be the root template); a spawned worker, its parent (the stack).
-    stop_watching = _watch_stack(int(config["stack_fd"])) if template else None
-    if not template:
-        _watch_parent()
-    # The handler's code comes first, then its layers, as in /var/task and /opt/python.
-    sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
-    _HOOKS.install()
-    try:
-        handler = _load_handler(config)
-    except _InitError as exc:
-        _log_error(exc.error)
-        say({"init_error": exc.error})
+    def say(message: dict[str, Any]) -> None:
+        connection.send_bytes(json.dumps(message).encode())
+
+    _watch_parent()  # through init too: an import may hang
+    handler = _init(config, say)
+    if handler is None:
         return 1
-    if not template:
-        say({"ready": True})
-        return _serve(handler, config, connection)
-    assert stop_watching is not None
-    stop_watching()  # the template watches in its loop: fork copies no thread
+    say({"ready": True})
+    return _serve(handler, config, connection)
+
+
+def _run_template(config: dict[str, Any]) -> int:
+    control = socket.socket(fileno=int(config["control_fd"]))
+
+    def say(message: dict[str, Any]) -> None:
+        control.send(json.dumps(message).encode())
+
+    # Through init too (an import may hang): the stack's pipe, as the parent may be the
+    # root template. Stopped before any fork, which would not copy the thread.
+    stop_watching = _watch_stack(int(config["stack_fd"]))
+    handler = _init(config, say)
+    if handler is None:
+        return 1
+    stop_watching()  # the template watches in its loop from here on
     if not _forkable(control):
         say({"ready": True, "forkable": False})
         return 0
     say({"ready": True, "forkable": True})
     return _Template(handler, config, control).run()
+
+
+def _init(
+    config: dict[str, Any], say: Callable[[dict[str, Any]], None]
+) -> Callable[[Any, Any], Any] | None:
+    """The handler, imported as Lambda's init does; None (said and logged) if it fails."""
+    # The handler's code comes first, then its layers, as in /var/task and /opt/python.
+    sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
+    _HOOKS.install()
+    try:
+        return _load_handler(config)
+    except _InitError as exc:
+        _log_error(exc.error)
+        say({"init_error": exc.error})
+        return None
 
 
 if __name__ == "__main__":

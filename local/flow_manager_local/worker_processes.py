@@ -189,7 +189,7 @@ class Spawner:
         root: TemplateRoot | None = None,
     ) -> None:
         """`root`: the stack's root template, which this function's template is forked
-        from when it suits the function (see TemplateRoot)."""
+        from when it suits the function (see TemplateRoot.for_function)."""
         self.spec = spec
         self.root = root
         self.awaited = awaited
@@ -333,8 +333,7 @@ class Spawner:
             lambda stream: pump(stream, self.console, self.source),
             stack_fd,
         )
-        suits = self.root is not None and self.root.suits(self.spec, self.environment)
-        root = self.root.zygote() if self.root is not None and suits else None
+        root = None if self.root is None else self.root.for_function(self.spec, self.environment)
         if root is not None:
             with contextlib.suppress(TemplateGone):
                 return Zygote(*args, root=root)

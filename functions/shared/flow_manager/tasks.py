@@ -331,8 +331,8 @@ def _offload(
     inline_bytes = (event.inline_bytes if index is None else None) or INLINE_DATA_BYTES
     # A state nearly full keeps whole only what still fits (skeleton keeps at least
     # what any flow keeps): a skeleton fits where the whole data would fail the task.
-    room = MAX_PAYLOAD_BYTES - _STATE_OVERHEAD_BYTES - around
-    kept = skeleton(result.data, store.bucket, key, event.keep_inline, min(inline_bytes, room))
+    inline_bytes = min(inline_bytes, _room(around))
+    kept = skeleton(result.data, store.bucket, key, event.keep_inline, inline_bytes)
     if kept is None:
         return result
     store.put(key, result.data)
@@ -401,9 +401,10 @@ def _answer(result: TaskResult) -> dict[str, Any]:
 def _within_payload_limit(result: TaskResult, event: TaskEvent, around: int) -> TaskResult:
     """A result that cannot fit in the execution's state becomes a failure that says so.
     `around`: the bytes of the context and the results the state already holds."""
-    size = _size(result.data) + around
-    if size + _STATE_OVERHEAD_BYTES <= MAX_PAYLOAD_BYTES:
+    data = _size(result.data)
+    if data <= _room(around):
         return result
+    size = data + around
     return TaskResult(
         status="failure",
         error=(
@@ -412,6 +413,12 @@ def _within_payload_limit(result: TaskResult, event: TaskEvent, around: int) -> 
             "(return less data, e.g. a summary and where the rest is stored)"
         ),
     )
+
+
+def _room(around: int) -> int:
+    """The bytes a task's data may take in the state around `around` bytes of context
+    and results (Step Functions' limit, less what the state's own keys take)."""
+    return MAX_PAYLOAD_BYTES - _STATE_OVERHEAD_BYTES - around
 
 
 def _size(value: Any) -> int:
