@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from flow_manager import aws, results_store
-from flow_manager.tasks import DEMO_SWITCHES_VARIABLE
+from flow_manager.demo_switches import DEMO_SWITCHES_VARIABLE
 from tests.support.sfn import SfnHarness, moto_sfn
 
 

@@ -24,7 +24,7 @@ import pytest
 from moto import mock_aws
 
 from flow_manager.catalog import SAMPLE_KINDS
-from flow_manager.tasks import DemoError, SimulatedTransientError
+from flow_manager.demo_switches import DemoError, SimulatedTransientError
 from tests.support.task_apps import load_task_app
 from tests.support.template import create_tables, load_template
 

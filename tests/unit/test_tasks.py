@@ -13,18 +13,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flow_manager.model import MAX_PAYLOAD_BYTES, TaskResult
-from flow_manager.tasks import (
+from flow_manager.demo_switches import (
     DemoError,
     SimulatedTransientError,
-    TaskFailure,
-    TaskInput,
     apply_demo_parameters,
     apply_failure_rate,
     failure_draw,
-    normalise_result,
-    task_handler,
 )
+from flow_manager.model import MAX_PAYLOAD_BYTES, TaskResult
+from flow_manager.tasks import TaskFailure, TaskInput, normalise_result, task_handler
 
 
 def event(**overrides: Any) -> dict[str, Any]:

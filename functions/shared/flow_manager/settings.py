@@ -53,8 +53,8 @@ class Settings(BaseModel):
         missing = [name for name in required if not env.get(name)]
         if missing:
             raise ConfigurationError(f"environment variables not set: {', '.join(missing)}")
-        # The task functions' module (~600 lines and the flow model): not for a cold /health.
-        from flow_manager.tasks import demo_switches_enabled
+        # The demo switches import the task SDK and the flow model: not for a cold /health.
+        from flow_manager.demo_switches import demo_switches_enabled
 
         try:
             catalog = parse_catalog(env["TASK_CATALOG"], "TASK_CATALOG")

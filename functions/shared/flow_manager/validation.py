@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from flow_manager.catalog import Catalog
 from flow_manager.catalog import describe as describe_catalog
+from flow_manager.demo_switches import DEMO_DISABLED, DEMO_SWITCHES, demo_switch_problem
 from flow_manager.errors import InvalidContext, InvalidFlow, Problem
 from flow_manager.expressions import ExpressionError, parse, parse_path
 from flow_manager.locations import with_names
@@ -42,7 +43,6 @@ from flow_manager.model import (
     RetryPolicy,
     Task,
 )
-from flow_manager.tasks import DEMO_DISABLED, DEMO_SWITCHES, demo_switch_problem
 
 RESUME_KEY = "flow_manager_resume"  # = translator.RESUME_KEY (DESIGN §5)
 

@@ -45,14 +45,9 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from flow_manager.demo_switches import apply_demo_parameters, apply_failure_rate
 from flow_manager.task_kinds import FetchDataParameters
-from flow_manager.tasks import (
-    TaskFailure,
-    TaskInput,
-    apply_demo_parameters,
-    apply_failure_rate,
-    task_handler,
-)
+from flow_manager.tasks import TaskFailure, TaskInput, task_handler
 
 if TYPE_CHECKING:
     from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from flow_manager.demo_switches import apply_demo_parameters, apply_failure_rate
 from flow_manager.task_kinds import PrintParameters
-from flow_manager.tasks import (
-    TaskFailure,
-    TaskInput,
-    apply_demo_parameters,
-    apply_failure_rate,
-    task_handler,
-)
+from flow_manager.tasks import TaskFailure, TaskInput, task_handler
 
 logger = logging.getLogger("flow_manager.tasks.print")
 

@@ -27,14 +27,9 @@ import hashlib
 import json
 from typing import Any, TypeGuard
 
+from flow_manager.demo_switches import apply_demo_parameters, apply_failure_rate
 from flow_manager.task_kinds import ProcessDataParameters
-from flow_manager.tasks import (
-    TaskFailure,
-    TaskInput,
-    apply_demo_parameters,
-    apply_failure_rate,
-    task_handler,
-)
+from flow_manager.tasks import TaskFailure, TaskInput, task_handler
 
 # Its parameters as GET /tasks shows them (flow_manager.task_kinds).
 PARAMETERS = ProcessDataParameters

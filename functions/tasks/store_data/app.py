@@ -33,15 +33,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from flow_manager.demo_switches import apply_demo_parameters, apply_failure_rate
 from flow_manager.snapstart import before_snapshot
 from flow_manager.task_kinds import StoreDataParameters
-from flow_manager.tasks import (
-    TaskFailure,
-    TaskInput,
-    apply_demo_parameters,
-    apply_failure_rate,
-    task_handler,
-)
+from flow_manager.tasks import TaskFailure, TaskInput, task_handler
 
 TABLE_VARIABLE = "DATA_TABLE"
 
