@@ -173,21 +173,21 @@ class FunctionPool:
             for worker in stale:
                 # It imported and made privately what the snapshot now shares (the API's
                 # first worker: ~20 MB more than a restore).
-                self.console.line(
-                    self.source,
-                    f"worker {worker.pid} forked before the snapshot: stopped "
+                self._stop_idle(
+                    worker,
+                    "forked before the snapshot: stopped "
                     "(a restore of the snapshot takes its place when needed)",
                 )
-                worker.stop()
-                self._discard(worker)  # stopped: this only forgets it
             if stale:
                 self.start()  # back to min_workers, forked from the snapshot
             for worker in retired:
-                self.console.line(
-                    self.source, f"worker {worker.pid} idle for {self.idle_seconds:g} s: stopped"
-                )
-                worker.stop()
-                self._discard(worker)  # stopped: this only forgets it
+                self._stop_idle(worker, f"idle for {self.idle_seconds:g} s: stopped")
+
+    def _stop_idle(self, worker: Worker, why: str) -> None:
+        """Stop a worker the reaper took out of the idle list (and out of the count)."""
+        self.console.line(self.source, f"worker {worker.pid} {why}")
+        worker.stop()
+        self._discard(worker)  # stopped: this only forgets it
 
     def _retire_idle(self) -> list[Worker]:
         """Take out the workers idle too long, the longest idle first, while more than
